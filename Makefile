@@ -1,0 +1,42 @@
+# Two commands set everything up on a machine with only Python 3.11+: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format install migrate demo clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	mkdir -p var
+	DEBUG=true $(BIN)/python manage.py migrate --no-input
+
+demo: migrate
+	DEBUG=true $(BIN)/python manage.py load_demo
+
+# Web on http://127.0.0.1:8000 plus a Celery worker and beat; Ctrl-C stops all three.
+run: demo
+	DEBUG=true bin/run-dev
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint
+	SECRET_KEY=test-only-secret $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf var $(VENV)

@@ -1,0 +1,114 @@
+"""People of a school, named for who they are (STYLE.md), and a ready-made visit."""
+
+import pytest
+
+from schools.models import Role
+from visits import services
+
+from .factories import RISK_ANSWERS, PupilFactory, SchoolFactory, member, visit_details
+
+
+@pytest.fixture
+def school(db):
+    return SchoolFactory(name="Heather Avenue Infant School", slug="hai")
+
+
+@pytest.fixture
+def other_school(db):
+    return SchoolFactory(name="St Laurence's School", slug="sls")
+
+
+@pytest.fixture
+def office(school):
+    return member(school, Role.OFFICE, username="office", first_name="Olive", last_name="Office")
+
+
+@pytest.fixture
+def dsl(school):
+    return member(school, Role.DSL, Role.VISITING_STAFF, username="dsl", first_name="Dee", last_name="Lead")
+
+
+@pytest.fixture
+def deputy(school):
+    return member(school, Role.DEPUTY_DSL, username="deputy", first_name="Dan", last_name="Deputy")
+
+
+@pytest.fixture
+def head(school):
+    return member(school, Role.HEADTEACHER, username="head", first_name="Hazel", last_name="Head")
+
+
+@pytest.fixture
+def slt(school):
+    return member(school, Role.SLT, username="slt", first_name="Sam", last_name="Senior")
+
+
+@pytest.fixture
+def visitor(school):
+    return member(school, Role.VISITING_STAFF, username="visitor", first_name="Vic", last_name="Visitor")
+
+
+@pytest.fixture
+def partner(school):
+    return member(school, Role.VISITING_STAFF, username="partner", first_name="Pat", last_name="Partner")
+
+
+@pytest.fixture
+def colleague(school):
+    """Visiting staff at the same school who is not on the visit (A8: must not see it)."""
+    return member(school, Role.VISITING_STAFF, username="colleague", first_name="Col", last_name="League")
+
+
+@pytest.fixture
+def school_admin(school):
+    return member(school, Role.SCHOOL_ADMIN, username="schooladmin", first_name="Ada", last_name="Admin")
+
+
+@pytest.fixture
+def outsider(other_school):
+    """The DSL of another school: sees nothing of this school's visits (A8)."""
+    return member(other_school, Role.DSL, Role.OFFICE, Role.HEADTEACHER, username="outsider")
+
+
+@pytest.fixture
+def pupil(school):
+    return PupilFactory(school=school, first_name="Poppy", last_name="Pupil")
+
+
+def make_visit(*, pupil, by, staff, details=None, risk=True, submit=False):
+    """A visit through the real services, optionally risk-assessed and submitted."""
+    visit = services.visit_create(
+        pupil=pupil,
+        by=by,
+        details=visit_details(**(details or {})),
+        staff=[(user, user.staff_profile.mobile) for user in staff],
+    )
+    if risk:
+        answers = RISK_ANSWERS | (risk if isinstance(risk, dict) else {})
+        services.risk_assessment_record(visit=visit, by=by, answers=answers)
+    if submit:
+        services.visit_submit(visit=visit, by=by)
+    visit.refresh_from_db()
+    return visit
+
+
+@pytest.fixture
+def visit(pupil, office, visitor, partner):
+    """A complete paired visit tomorrow, submitted and awaiting authorisation."""
+    return make_visit(pupil=pupil, by=office, staff=[visitor, partner], submit=True)
+
+
+@pytest.fixture
+def authorised_visit(visit, head):
+    return services.visit_authorise(
+        visit=visit, by=head, expected_version=visit.version, confirmed=True
+    )
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_files(settings):
+    # Tests render templates without running collectstatic first.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

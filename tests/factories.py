@@ -1,0 +1,133 @@
+import datetime
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from schools.models import Carer, Membership, Pupil, Role, School, StaffProfile
+from visits.models import RiskAssessment, Visit, VisitType
+
+
+class SchoolFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = School
+
+    name = factory.Sequence(lambda n: f"School {n}")
+    slug = factory.Sequence(lambda n: f"school-{n}")
+    office_phone = "0161 496 0000"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    password = factory.django.Password("pw")
+
+    @factory.post_generation
+    def mobile(self, create, extracted, **kwargs):
+        StaffProfile.objects.update_or_create(
+            user=self, defaults={"mobile": "07700 900000" if extracted is None else extracted}
+        )
+
+
+def member(school, *roles, **user_kwargs):
+    """A person holding `roles` at `school`."""
+    user = UserFactory(**user_kwargs)
+    for role in roles:
+        Membership.objects.create(user=user, school=school, role=role)
+    return user
+
+
+class PupilFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Pupil
+
+    school = factory.SubFactory(SchoolFactory)
+    upn = factory.Sequence(lambda n: f"A{n:012d}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    date_of_birth = datetime.date(2016, 5, 1)
+    year_group = "Year 4"
+    address = "12 Acacia Avenue\nManchester"
+    postcode = "M1 1AA"
+
+
+class CarerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Carer
+
+    pupil = factory.SubFactory(PupilFactory)
+    name = factory.Faker("name")
+    relationship = "Mother"
+    phone = "07700 900111"
+
+
+def next_weekday_at(hour, minute=0, days_ahead=1):
+    """An aware datetime `days_ahead` days from now at a local time, for planning visits."""
+    local = timezone.localtime() + datetime.timedelta(days=days_ahead)
+    return local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+
+
+def visit_details(**overrides):
+    """A complete, valid set of request details (P4, P7, P8) for an afternoon visit tomorrow."""
+    start = next_weekday_at(10)
+    details = {
+        "purpose": "welfare_check",
+        "purpose_detail": "Five days' absence with no contact.",
+        "parent_could_come_to_school": False,
+        "planned_start": start,
+        "expected_end": start + datetime.timedelta(hours=1),
+        "reporting_arrangements": "Phone the office on arrival and on leaving.",
+        "visit_type": VisitType.DOORSTOP,
+        "announced": True,
+        "parent_told_how": "Phone call",
+        "parent_told_at": timezone.now() - datetime.timedelta(days=1),
+        "vehicle_description": "Blue Ford Fiesta",
+        "vehicle_registration": "AB12 CDE",
+        "code_word": "bluebell",
+    }
+    details.update(overrides)
+    return details
+
+
+RISK_ANSWERS = {
+    "known_about_family": "Known to school for three years; mother engages well.",
+    "unknowns": "New partner at the address.",
+    "little_known": False,
+    "joint_visit_considered": True,
+    "previous_aggression": False,
+    "contentious_issues": False,
+    "animals": False,
+    "parking_and_valuables": "Park on the road facing out.",
+    "vehicle_insured": True,
+}
+
+
+class RiskAssessmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RiskAssessment
+
+    visit = None
+    completed_by = factory.LazyAttribute(lambda ra: ra.visit.created_by)
+    known_about_family = RISK_ANSWERS["known_about_family"]
+    vehicle_insured = True
+
+
+__all__ = [
+    "CarerFactory",
+    "PupilFactory",
+    "RISK_ANSWERS",
+    "RiskAssessmentFactory",
+    "Role",
+    "SchoolFactory",
+    "UserFactory",
+    "Visit",
+    "member",
+    "next_weekday_at",
+    "visit_details",
+]

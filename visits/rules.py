@@ -1,0 +1,158 @@
+"""The policy rules a visit must meet, each named by its ID in shared/policies/RULES.md.
+
+Checks return lists of messages so a form can show every problem at once; services raise
+`RuleBroken` with them.
+"""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from schools.models import VISITING_ROLES, Role
+from schools.selectors import roles_at
+
+from .models import VisitType
+
+
+class RuleBroken(ValidationError):
+    """A request the policies refuse; its messages say which rule and what to do."""
+
+
+ROLE_WORDS = {
+    Role.HEADTEACHER: "the headteacher",
+    Role.DSL: "the DSL",
+    Role.DEPUTY_DSL: "a deputy DSL",
+    Role.SLT: "SLT",
+}
+
+
+def _role_list(roles):
+    words = [ROLE_WORDS[r] for r in ROLE_WORDS if r in roles]
+    if len(words) <= 1:
+        return "".join(words) or "nobody"
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def staff_problems(*, school, staff):
+    """P3, P13: one or two staff of this school who may visit, each with a mobile.
+
+    `staff` is a list of (user, mobile) pairs.
+    """
+    problems = []
+    if not staff:
+        problems.append("Name the member of staff going on the visit (P3).")
+    if len(staff) > 2:
+        problems.append("No more than two members of staff may go on a home visit (P3).")
+    users = [user for user, _ in staff]
+    if len({u.pk for u in users}) != len(users):
+        problems.append("The same person is named twice; name two different people (P3).")
+    for user, mobile in staff:
+        name = user.get_full_name() or user.get_username()
+        if not roles_at(user, school) & VISITING_ROLES:
+            problems.append(f"{name} is not visiting staff at {school} (P3).")
+        if not (mobile or "").strip():
+            problems.append(
+                f"Record the mobile {name} will carry; the office must be able to call it (P13)."
+            )
+    return problems
+
+
+def lone_visit_problems(*, visit, staff_count, risk_assessment):
+    """P3, P6, P15: when one member of staff may not go alone, whoever decides."""
+    if staff_count != 1:
+        return []
+    problems = []
+    school = visit.school
+    if not school.lone_visit_deciding_roles():
+        problems.append(f"{school} never allows lone visits: name a second member of staff (P3).")
+    if (
+        visit.visit_type == VisitType.ENTER_HOME
+        and risk_assessment is not None
+        and risk_assessment.needs_two_staff_to_enter()
+    ):
+        problems.append(
+            "Entering the home when little is known, after previous aggression or on contentious "
+            "issues needs two members of staff (P6)."
+        )
+    if visit.planned_start and visit.expected_end and runs_into_evening(visit):
+        evening = school.evening_starts_at.strftime("%H:%M")
+        problems.append(
+            f"A lone visit may not run past {evening}, when nobody is at school to back up; "
+            "name a second member of staff or plan it earlier (P15)."
+        )
+    return problems
+
+
+def runs_into_evening(visit):
+    """P15: does the visit run past the school's evening start, in the school's local time?"""
+    start = timezone.localtime(visit.planned_start)
+    end = timezone.localtime(visit.expected_end)
+    evening = visit.school.evening_starts_at
+    if end.date() > start.date():
+        return True
+    return end.time() > evening or start.time() >= evening
+
+
+def request_problems(*, visit, staff, risk_assessment, now):
+    """Everything a visit request needs before it can go to an authoriser (P3-P8, P13, P10)."""
+    problems = []
+    if not visit.purpose or not (visit.purpose_detail or "").strip():
+        problems.append("Give the purpose of the visit and describe it (P4).")
+    if visit.parent_could_come_to_school is None:
+        problems.append("Answer whether the parent could come into school instead (P4).")
+    elif visit.parent_could_come_to_school and not visit.why_not_in_school.strip():
+        problems.append(
+            "The parent could come into school: say why a home visit is still needed (P4)."
+        )
+    if not visit.planned_start or not visit.expected_end:
+        problems.append("Set the planned start and expected end of the visit (P7).")
+    else:
+        if visit.expected_end <= visit.planned_start:
+            problems.append("The expected end must be after the planned start (P7).")
+        elif visit.expected_end - visit.planned_start > datetime.timedelta(hours=12):
+            problems.append("A home visit cannot last more than 12 hours; check the times (P7).")
+        if visit.planned_start <= now:
+            problems.append(
+                "The planned start has passed: a visit is authorised before it takes place (P1)."
+            )
+    if not (visit.reporting_arrangements or "").strip():
+        problems.append("Set the return-to-base and reporting-in arrangements (P7).")
+    if not (visit.address or "").strip():
+        problems.append("Give the address of the visit.")
+    if visit.announced is None:
+        problems.append("Say whether the parent/carer was told about the visit in advance (P8).")
+    elif visit.announced and (not visit.parent_told_how.strip() or not visit.parent_told_at):
+        problems.append("Record how and when the parent/carer was told of the visit (P8).")
+    elif visit.announced is False and not visit.unannounced_reason.strip():
+        problems.append("Record the reason for an unannounced visit (P8).")
+    if risk_assessment is None:
+        problems.append("Complete the risk assessment before asking for authorisation (P5).")
+    problems += staff_problems(school=visit.school, staff=staff)
+    problems += lone_visit_problems(
+        visit=visit, staff_count=len(staff), risk_assessment=risk_assessment
+    )
+    return problems
+
+
+def authoriser_problems(*, visit, user):
+    """P1: may this person authorise (or refuse) this visit?"""
+    school = visit.school
+    allowed = school.authorising_roles()
+    if not roles_at(user, school) & allowed:
+        return [f"At {school} a visit is authorised by {_role_list(allowed)} (P1)."]
+    if user.pk in visit.staff_user_ids():
+        return ["You are going on this visit, so someone else must authorise it (P1)."]
+    return []
+
+
+def lone_decision_problems(*, visit, user, lone_visit_reason):
+    """P3: a lone visit needs an explicit, recorded decision by the roles the school names."""
+    deciders = visit.school.lone_visit_deciding_roles()
+    if not deciders:
+        return [f"{visit.school} never allows lone visits (P3)."]
+    if not roles_at(user, visit.school) & deciders:
+        return [f"Only {_role_list(deciders)} may decide that a visit goes ahead as lone (P3)."]
+    if not (lone_visit_reason or "").strip():
+        return ["Record why this visit may go ahead with one member of staff (P3)."]
+    return []

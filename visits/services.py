@@ -1,0 +1,541 @@
+"""Every change to a visit goes through one of these functions.
+
+Each checks the policy rules (visits/rules.py), records who and when, and writes one event to
+the visit's timeline. An illegal move raises `RuleBroken` (a ValidationError) with a message for
+the person; repeating a move that has already happened does nothing.
+"""
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from schools.models import OVERSIGHT_ROLES, Role
+from schools.selectors import roles_at
+
+from .models import (
+    CANCELLABLE_STATES,
+    Authorisation,
+    Decision,
+    EventKind,
+    RiskAssessment,
+    Status,
+    Visit,
+    VisitEvent,
+    VisitStaff,
+)
+from .permissions import visit_sync_permissions
+from .rules import (
+    RuleBroken,
+    authoriser_problems,
+    lone_decision_problems,
+    request_problems,
+    staff_problems,
+)
+
+# The request's own fields, as set by the visit form.
+DETAIL_FIELDS = (
+    "purpose",
+    "purpose_detail",
+    "parent_could_come_to_school",
+    "why_not_in_school",
+    "planned_start",
+    "expected_end",
+    "reporting_arrangements",
+    "address",
+    "visit_type",
+    "announced",
+    "parent_told_how",
+    "parent_told_at",
+    "unannounced_reason",
+    "la_told",
+    "la_contact",
+    "la_told_at",
+    "la_confirmed_at",
+    "joint_professional",
+    "vehicle_description",
+    "vehicle_registration",
+    "code_word",
+    "takes_id_badge",
+    "takes_charged_mobile",
+    "takes_school_numbers",
+    "resources_note",
+)
+# P2: what an authorisation covers; changing any of these withdraws it.
+AUTHORISED_FIELDS = ("planned_start", "expected_end", "address", "visit_type")
+
+DEFAULT_REPORTING = (
+    "Phone the office on arrival, outside the address, and as soon as you leave (D1). "
+    "Return to school afterwards unless the office agrees otherwise."
+)
+
+
+def _event(*, visit, kind, by, now, from_status="", to_status="", message="", data=None):
+    return VisitEvent.objects.create(
+        visit=visit,
+        kind=kind,
+        by=by,
+        at=now,
+        from_status=from_status,
+        to_status=to_status or from_status,
+        message=message,
+        data=data or {},
+    )
+
+
+def _raise_if(problems):
+    if problems:
+        raise RuleBroken(problems)
+
+
+def _locked(visit):
+    """Re-read the visit under a row lock, so concurrent decisions queue rather than race."""
+    return Visit.objects.select_for_update().select_related("school").get(pk=visit.pk)
+
+
+def _staff_pairs(visit):
+    return [(a.user, a.mobile) for a in visit.assignments.select_related("user")]
+
+
+def _risk_assessment_of(visit):
+    return RiskAssessment.objects.filter(visit=visit).first()
+
+
+def visit_snapshot(visit):
+    """P2: exactly what an authoriser approves."""
+    risk = _risk_assessment_of(visit)
+    return {
+        "staff": [
+            {"id": a.user_id, "name": a.user.get_full_name() or a.user.get_username()}
+            for a in visit.assignments.select_related("user")
+        ],
+        "planned_start": visit.planned_start.isoformat(),
+        "expected_end": visit.expected_end.isoformat(),
+        "address": visit.address,
+        "visit_type": visit.visit_type,
+        "risk_answers": risk.answers() if risk else None,
+    }
+
+
+def _set_staff(*, visit, staff):
+    """Replace the visit's staff with `staff`, a list of (user, mobile); returns whether it changed."""
+    before = [(a.user_id, a.mobile) for a in visit.assignments.all()]
+    after = [(user.pk, mobile.strip()) for user, mobile in staff]
+    if before == after:
+        return False
+    visit.assignments.all().delete()
+    VisitStaff.objects.bulk_create(
+        VisitStaff(visit=visit, user=user, mobile=mobile.strip(), position=index)
+        for index, (user, mobile) in enumerate(staff, start=1)
+    )
+    return True
+
+
+def _may_plan(user, school):
+    return bool(roles_at(user, school) - {Role.SCHOOL_ADMIN})
+
+
+@transaction.atomic
+def visit_create(*, pupil, by, details, staff, now=None):
+    """Start a visit request as a draft (the rules are checked in full on submission)."""
+    now = now or timezone.now()
+    school = pupil.school
+    if not _may_plan(by, school):
+        raise RuleBroken(f"You do not plan visits at {school}.")
+    _raise_if(staff_problems(school=school, staff=staff))
+    visit = Visit(school=school, pupil=pupil, created_by=by, created_at=now)
+    for name in DETAIL_FIELDS:
+        if name in details:
+            setattr(visit, name, details[name])
+    if not visit.address:
+        visit.address = pupil.full_address
+    if not visit.reporting_arrangements:
+        visit.reporting_arrangements = DEFAULT_REPORTING
+    visit.save()
+    _set_staff(visit=visit, staff=staff)
+    visit_sync_permissions(visit=visit)
+    _event(visit=visit, kind=EventKind.CREATED, by=by, now=now, to_status=visit.status)
+    return visit
+
+
+def _withdraw_authorisation(*, visit, by, now, changed):
+    """P2: a change to what was authorised withdraws the authorisation; it goes back to the queue."""
+    reason = "Changed after authorisation: " + ", ".join(changed)
+    Authorisation.objects.filter(
+        visit=visit, decision=Decision.APPROVED, withdrawn_at__isnull=True
+    ).update(withdrawn_at=now, withdrawn_reason=reason)
+    old = visit.status
+    visit.status = Status.SUBMITTED
+    visit.authorised_at = None
+    visit.submitted_at = now
+    _event(
+        visit=visit,
+        kind=EventKind.AUTHORISATION_WITHDRAWN,
+        by=by,
+        now=now,
+        from_status=old,
+        to_status=Status.SUBMITTED,
+        message=reason + ". It must be authorised again (P2).",
+        data={"changed": changed},
+    )
+
+
+def _after_change(*, visit, by, now, changed, covered):
+    """Bump the version and, if an authorised visit changed what was approved, withdraw it."""
+    visit.version = F("version") + 1
+    if visit.status == Status.AUTHORISED and covered:
+        _withdraw_authorisation(visit=visit, by=by, now=now, changed=covered)
+    visit.save()
+    visit.refresh_from_db()
+
+
+@transaction.atomic
+def visit_update(*, visit, by, details, staff, expected_version=None, now=None):
+    """Change a visit's request; an authorised visit loses its authorisation if P2 says so."""
+    now = now or timezone.now()
+    visit = _locked(visit)
+    if not visit.is_editable:
+        raise RuleBroken(f"A {visit.get_status_display().lower()} visit can no longer be changed.")
+    if expected_version is not None and expected_version != visit.version:
+        raise RuleBroken(
+            "Someone else changed this visit while you were editing it. "
+            "Your changes were not saved; reload the visit to see theirs."
+        )
+    _raise_if(staff_problems(school=visit.school, staff=staff))
+    changed = [name for name in DETAIL_FIELDS if name in details and getattr(visit, name) != details[name]]
+    for name in changed:
+        setattr(visit, name, details[name])
+    old_staff_ids = [a.user_id for a in visit.assignments.all()]
+    staff_changed = _set_staff(visit=visit, staff=staff)
+    if not changed and not staff_changed:
+        return visit
+    covered = [name for name in changed if name in AUTHORISED_FIELDS]
+    if staff_changed and old_staff_ids != [user.pk for user, _ in staff]:
+        covered.append("staff")
+    shown = changed + (["staff"] if staff_changed else [])
+    _event(
+        visit=visit,
+        kind=EventKind.UPDATED,
+        by=by,
+        now=now,
+        from_status=visit.status,
+        message="Changed: " + ", ".join(shown),
+        data={"changed": shown},
+    )
+    _after_change(visit=visit, by=by, now=now, changed=shown, covered=covered)
+    visit_sync_permissions(visit=visit)
+    return visit
+
+
+@transaction.atomic
+def risk_assessment_record(*, visit, by, answers, now=None):
+    """P5: record (or revise) the visit's risk assessment."""
+    now = now or timezone.now()
+    visit = _locked(visit)
+    if not visit.is_editable:
+        raise RuleBroken(
+            f"A {visit.get_status_display().lower()} visit's risk assessment can no longer change."
+        )
+    risk = _risk_assessment_of(visit)
+    if risk is None:
+        risk = RiskAssessment(visit=visit)
+        before = None
+    else:
+        before = risk.answers()
+    for name in RiskAssessment.ANSWER_FIELDS:
+        if name in answers:
+            setattr(risk, name, answers[name])
+    if before == risk.answers():
+        return risk
+    risk.completed_by = by
+    risk.completed_at = now
+    risk.save()
+    changed = (
+        [name for name in RiskAssessment.ANSWER_FIELDS if before[name] != getattr(risk, name)]
+        if before
+        else list(RiskAssessment.ANSWER_FIELDS)
+    )
+    _event(
+        visit=visit,
+        kind=EventKind.RISK_ASSESSED,
+        by=by,
+        now=now,
+        from_status=visit.status,
+        message="; ".join(risk.risk_flags()) or "No risk flags.",
+    )
+    _after_change(
+        visit=visit, by=by, now=now, changed=changed, covered=["risk assessment"] if before else []
+    )
+    return risk
+
+
+def last_risk_assessment_for(pupil, *, exclude_visit=None):
+    """P5: the pupil's most recent assessment, offered as the starting point for the next one."""
+    qs = RiskAssessment.objects.filter(visit__pupil=pupil).order_by("-completed_at")
+    if exclude_visit is not None:
+        qs = qs.exclude(visit=exclude_visit)
+    return qs.first()
+
+
+def submission_problems(visit, *, now=None):
+    """What still stops the visit going to an authoriser (shown on the visit page)."""
+    return request_problems(
+        visit=visit,
+        staff=_staff_pairs(visit),
+        risk_assessment=_risk_assessment_of(visit),
+        now=now or timezone.now(),
+    )
+
+
+@transaction.atomic
+def visit_submit(*, visit, by, now=None):
+    """Send the request to the authorisers' queue once it is complete."""
+    now = now or timezone.now()
+    visit = _locked(visit)
+    if visit.status == Status.SUBMITTED:
+        return visit
+    if visit.status not in (Status.DRAFT, Status.CHANGES_REQUESTED):
+        raise RuleBroken(f"A {visit.get_status_display().lower()} visit cannot be submitted.")
+    _raise_if(submission_problems(visit, now=now))
+    old = visit.status
+    visit.status = Status.SUBMITTED
+    visit.submitted_at = now
+    visit.save(update_fields=["status", "submitted_at"])
+    _event(
+        visit=visit, kind=EventKind.SUBMITTED, by=by, now=now, from_status=old, to_status=visit.status
+    )
+    return visit
+
+
+def _decision_guard(*, visit, by, expected_version):
+    if visit.status != Status.SUBMITTED:
+        latest = visit.authorisations.select_related("decided_by").first()
+        if latest and latest.visit_version == expected_version:
+            who = latest.decided_by.get_full_name() or latest.decided_by.get_username()
+            when = timezone.localtime(latest.decided_at).strftime("%H:%M on %d %b")
+            raise RuleBroken(
+                f"{who} already decided this visit ({latest.get_decision_display().lower()}) "
+                f"at {when}. Your decision was not recorded."
+            )
+        raise RuleBroken(
+            f"This visit is {visit.get_status_display().lower()}, not awaiting authorisation."
+        )
+    if expected_version != visit.version:
+        raise RuleBroken(
+            "The request changed since you opened it. Read it again before you decide (P2)."
+        )
+    _raise_if(authoriser_problems(visit=visit, user=by))
+
+
+def _authoriser_role(visit, user):
+    roles = roles_at(user, visit.school) & visit.school.authorising_roles()
+    for role in (Role.HEADTEACHER, Role.DSL, Role.DEPUTY_DSL, Role.SLT):
+        if role in roles:
+            return role
+    return ""
+
+
+def _record_decision(*, visit, by, now, decision, reason="", lone_visit_reason=""):
+    try:
+        with transaction.atomic():
+            return Authorisation.objects.create(
+                visit=visit,
+                decision=decision,
+                decided_by=by,
+                decided_as=_authoriser_role(visit, by),
+                decided_at=now,
+                reason=reason,
+                lone_visit_reason=lone_visit_reason,
+                visit_version=visit.version,
+                snapshot=visit_snapshot(visit),
+            )
+    except IntegrityError as exc:
+        # The row lock makes this rare; the constraint makes it impossible to win twice.
+        raise RuleBroken(
+            "Another authoriser decided this visit at the same moment. Your decision was not "
+            "recorded; reload the visit to see theirs."
+        ) from exc
+
+
+@transaction.atomic
+def visit_authorise(
+    *, visit, by, expected_version, confirmed, lone_visit_reason="", now=None
+):
+    """P1, P2, P3, P10: authorise the visit, for these staff, exactly as it stands."""
+    now = now or timezone.now()
+    visit = _locked(visit)
+    _decision_guard(visit=visit, by=by, expected_version=expected_version)
+    problems = submission_problems(visit, now=now)
+    if visit.is_lone:
+        problems += lone_decision_problems(
+            visit=visit, user=by, lone_visit_reason=lone_visit_reason
+        )
+    else:
+        lone_visit_reason = ""
+    if not confirmed:
+        problems.append(
+            "Confirm that you have read the request and risk assessment and sanction the visit (P10)."
+        )
+    _raise_if(problems)
+    authorisation = _record_decision(
+        visit=visit,
+        by=by,
+        now=now,
+        decision=Decision.APPROVED,
+        lone_visit_reason=lone_visit_reason.strip(),
+    )
+    visit.status = Status.AUTHORISED
+    visit.authorised_at = now
+    visit.save(update_fields=["status", "authorised_at"])
+    message = "Lone visit allowed: " + lone_visit_reason.strip() if lone_visit_reason else ""
+    _event(
+        visit=visit,
+        kind=EventKind.AUTHORISED,
+        by=by,
+        now=now,
+        from_status=Status.SUBMITTED,
+        to_status=Status.AUTHORISED,
+        message=message,
+        data={"authorisation": authorisation.pk},
+    )
+    return visit
+
+
+@transaction.atomic
+def visit_refuse(*, visit, by, expected_version, reason, now=None):
+    """P1: refuse the visit, with the reason, which the requester sees."""
+    return _decide_against(
+        visit=visit,
+        by=by,
+        expected_version=expected_version,
+        reason=reason,
+        now=now,
+        decision=Decision.REFUSED,
+        status=Status.REFUSED,
+        kind=EventKind.REFUSED,
+    )
+
+
+@transaction.atomic
+def visit_request_changes(*, visit, by, expected_version, reason, now=None):
+    """Send the request back to whoever planned it, saying what must change."""
+    return _decide_against(
+        visit=visit,
+        by=by,
+        expected_version=expected_version,
+        reason=reason,
+        now=now,
+        decision=Decision.CHANGES_REQUESTED,
+        status=Status.CHANGES_REQUESTED,
+        kind=EventKind.CHANGES_REQUESTED,
+    )
+
+
+def _decide_against(*, visit, by, expected_version, reason, now, decision, status, kind):
+    now = now or timezone.now()
+    visit = _locked(visit)
+    _decision_guard(visit=visit, by=by, expected_version=expected_version)
+    if not (reason or "").strip():
+        raise RuleBroken("Give the reason, so the person who planned the visit knows what to do.")
+    _record_decision(visit=visit, by=by, now=now, decision=decision, reason=reason.strip())
+    visit.status = status
+    fields = ["status"]
+    if status == Status.REFUSED:
+        visit.refused_at = now
+        fields.append("refused_at")
+    visit.save(update_fields=fields)
+    _event(
+        visit=visit,
+        kind=kind,
+        by=by,
+        now=now,
+        from_status=Status.SUBMITTED,
+        to_status=status,
+        message=reason.strip(),
+    )
+    return visit
+
+
+@transaction.atomic
+def visit_cancel(*, visit, by, reason, now=None):
+    """Cancel an open visit, with the reason."""
+    now = now or timezone.now()
+    visit = _locked(visit)
+    if visit.status == Status.CANCELLED:
+        return visit
+    if visit.status not in CANCELLABLE_STATES:
+        raise RuleBroken(f"A {visit.get_status_display().lower()} visit cannot be cancelled.")
+    if not (reason or "").strip():
+        raise RuleBroken("Give the reason for cancelling the visit.")
+    old = visit.status
+    visit.status = Status.CANCELLED
+    visit.cancelled_at = now
+    visit.cancel_reason = reason.strip()
+    visit.save(update_fields=["status", "cancelled_at", "cancel_reason"])
+    _event(
+        visit=visit,
+        kind=EventKind.CANCELLED,
+        by=by,
+        now=now,
+        from_status=old,
+        to_status=Status.CANCELLED,
+        message=reason.strip(),
+    )
+    return visit
+
+
+@transaction.atomic
+def visit_complete(*, visit, by, now=None):
+    """Record that an authorised visit has taken place."""
+    now = now or timezone.now()
+    visit = _locked(visit)
+    if visit.status == Status.COMPLETED:
+        return visit
+    if visit.status != Status.AUTHORISED:
+        raise RuleBroken(
+            f"Only an authorised visit can be completed; this one is "
+            f"{visit.get_status_display().lower()} (P1)."
+        )
+    if visit.planned_start > now:
+        raise RuleBroken("This visit has not started yet.")
+    if by.pk not in visit.staff_user_ids() and not roles_at(by, visit.school) & OVERSIGHT_ROLES:
+        raise RuleBroken("Only the staff on the visit or the office can record it as completed.")
+    visit.status = Status.COMPLETED
+    visit.completed_at = now
+    visit.save(update_fields=["status", "completed_at"])
+    _event(
+        visit=visit,
+        kind=EventKind.COMPLETED,
+        by=by,
+        now=now,
+        from_status=Status.AUTHORISED,
+        to_status=Status.COMPLETED,
+    )
+    return visit
+
+
+CLOSING_ROLES = frozenset({Role.DSL, Role.DEPUTY_DSL, Role.HEADTEACHER, Role.SLT})
+
+
+@transaction.atomic
+def visit_close(*, visit, by, now=None):
+    """Close a completed visit's record (DSL, deputy, headteacher or SLT)."""
+    now = now or timezone.now()
+    visit = _locked(visit)
+    if visit.status == Status.CLOSED:
+        return visit
+    if visit.status != Status.COMPLETED:
+        raise RuleBroken("Only a completed visit can be closed.")
+    if not roles_at(by, visit.school) & CLOSING_ROLES:
+        raise RuleBroken("A visit is closed by the DSL, a deputy DSL, the headteacher or SLT.")
+    visit.status = Status.CLOSED
+    visit.closed_at = now
+    visit.save(update_fields=["status", "closed_at"])
+    _event(
+        visit=visit,
+        kind=EventKind.CLOSED,
+        by=by,
+        now=now,
+        from_status=Status.COMPLETED,
+        to_status=Status.CLOSED,
+    )
+    return visit
