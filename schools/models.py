@@ -16,9 +16,7 @@ class Role(models.TextChoices):
 
 
 # A8: the roles that see every visit of their school, beside the staff on the visit.
-OVERSIGHT_ROLES = frozenset(
-    {Role.OFFICE, Role.DSL, Role.DEPUTY_DSL, Role.HEADTEACHER, Role.SLT}
-)
+OVERSIGHT_ROLES = frozenset({Role.OFFICE, Role.DSL, Role.DEPUTY_DSL, Role.HEADTEACHER, Role.SLT})
 # Roles that hold the day's schedule (P11).
 SCHEDULE_ROLES = frozenset({Role.OFFICE, Role.HEADTEACHER, Role.DSL, Role.DEPUTY_DSL, Role.SLT})
 # Roles that may be sent on a visit.
@@ -52,7 +50,7 @@ class School(models.Model):
         max_length=20,
         choices=LoneVisitPolicy.choices,
         default=LoneVisitPolicy.DSL_OR_SLT,
-        help_text="P3: staff go in pairs; a lone visit only by the explicit decision of these roles.",
+        help_text="P3: staff go in pairs; a lone visit only by explicit decision of these roles.",
     )
     # P15: no lone evening visit when nobody is at school to back up.
     evening_starts_at = models.TimeField(
@@ -114,7 +112,9 @@ class Membership(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "school", "role"], name="unique_membership_role")
+            models.UniqueConstraint(
+                fields=["user", "school", "role"], name="unique_membership_role"
+            )
         ]
         ordering = ["school", "user__last_name", "role"]
 
@@ -176,12 +176,12 @@ class Pupil(models.Model):
     def __str__(self):
         return f"{self.first_name} {self.last_name}"
 
+    def get_absolute_url(self):
+        return reverse("pupil-detail", args=[self.pk])
+
     @property
     def full_address(self):
         return "\n".join(part for part in (self.address.strip(), self.postcode.strip()) if part)
-
-    def get_absolute_url(self):
-        return reverse("pupil-detail", args=[self.pk])
 
 
 class Carer(models.Model):

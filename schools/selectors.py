@@ -10,7 +10,9 @@ def roles_at(user, school):
     cache = getattr(user, "_roles_cache", None)
     if cache is None:
         cache = {}
-        for school_id, role in Membership.objects.filter(user=user).values_list("school_id", "role"):
+        for school_id, role in Membership.objects.filter(user=user).values_list(
+            "school_id", "role"
+        ):
             cache.setdefault(school_id, set()).add(role)
         user._roles_cache = cache
     return set(cache.get(school.pk if hasattr(school, "pk") else school, set()))

@@ -25,7 +25,9 @@ def office(school):
 
 @pytest.fixture
 def dsl(school):
-    return member(school, Role.DSL, Role.VISITING_STAFF, username="dsl", first_name="Dee", last_name="Lead")
+    return member(
+        school, Role.DSL, Role.VISITING_STAFF, username="dsl", first_name="Dee", last_name="Lead"
+    )
 
 
 @pytest.fixture
@@ -45,23 +47,31 @@ def slt(school):
 
 @pytest.fixture
 def visitor(school):
-    return member(school, Role.VISITING_STAFF, username="visitor", first_name="Vic", last_name="Visitor")
+    return member(
+        school, Role.VISITING_STAFF, username="visitor", first_name="Vic", last_name="Visitor"
+    )
 
 
 @pytest.fixture
 def partner(school):
-    return member(school, Role.VISITING_STAFF, username="partner", first_name="Pat", last_name="Partner")
+    return member(
+        school, Role.VISITING_STAFF, username="partner", first_name="Pat", last_name="Partner"
+    )
 
 
 @pytest.fixture
 def colleague(school):
     """Visiting staff at the same school who is not on the visit (A8: must not see it)."""
-    return member(school, Role.VISITING_STAFF, username="colleague", first_name="Col", last_name="League")
+    return member(
+        school, Role.VISITING_STAFF, username="colleague", first_name="Col", last_name="League"
+    )
 
 
 @pytest.fixture
 def school_admin(school):
-    return member(school, Role.SCHOOL_ADMIN, username="schooladmin", first_name="Ada", last_name="Admin")
+    return member(
+        school, Role.SCHOOL_ADMIN, username="schooladmin", first_name="Ada", last_name="Admin"
+    )
 
 
 @pytest.fixture

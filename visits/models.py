@@ -81,9 +81,7 @@ class Visit(models.Model):
     announced = models.BooleanField(
         "parent/carer told in advance", null=True, help_text="P8: announced or unannounced."
     )
-    parent_told_how = models.CharField(
-        "how the parent/carer was told", max_length=200, blank=True
-    )
+    parent_told_how = models.CharField("how the parent/carer was told", max_length=200, blank=True)
     parent_told_at = models.DateTimeField("when the parent/carer was told", null=True, blank=True)
     unannounced_reason = models.TextField("reason for an unannounced visit", blank=True)
 
@@ -99,7 +97,7 @@ class Visit(models.Model):
         "joint visit with another professional",
         max_length=200,
         blank=True,
-        help_text="Name and agency, if another professional goes too (not counted as school staff).",
+        help_text="Name and agency, if another professional goes too (not school staff).",
     )
 
     vehicle_description = models.CharField(
@@ -110,7 +108,7 @@ class Visit(models.Model):
         "emergency code word",
         max_length=50,
         blank=True,
-        help_text="P14: agreed between staff and the office; saying it on the phone means call 999.",
+        help_text="P14: agreed by staff and the office; said on the phone, it means call 999.",
     )
     # P16: what staff take with them.
     takes_id_badge = models.BooleanField("official ID badge", default=False)
@@ -197,9 +195,7 @@ class RiskAssessment(models.Model):
 
     visit = models.OneToOneField(Visit, on_delete=models.CASCADE, related_name="risk_assessment")
     known_about_family = models.TextField("what is known about the child and family")
-    unknowns = models.TextField(
-        "what is unknown, and how could that increase the risk", blank=True
-    )
+    unknowns = models.TextField("what is unknown, and how could that increase the risk", blank=True)
     little_known = models.BooleanField(
         "little is known about this family", default=False, help_text="P6"
     )
@@ -223,9 +219,7 @@ class RiskAssessment(models.Model):
     parking_and_valuables = models.TextField(
         "parking and valuables", blank=True, help_text="Where to park for a quick exit; valuables."
     )
-    vehicle_insured = models.BooleanField(
-        "vehicle insurance covers business use", default=False
-    )
+    vehicle_insured = models.BooleanField("vehicle insurance covers business use", default=False)
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -309,7 +303,9 @@ class Authorisation(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_decision_display()} by {self.decided_by} at {self.decided_at:%Y-%m-%d %H:%M}"
+        return (
+            f"{self.get_decision_display()} by {self.decided_by} {self.decided_at:%Y-%m-%d %H:%M}"
+        )
 
     @property
     def is_lone_visit_decision(self):

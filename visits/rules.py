@@ -156,3 +156,39 @@ def lone_decision_problems(*, visit, user, lone_visit_reason):
     if not (lone_visit_reason or "").strip():
         return ["Record why this visit may go ahead with one member of staff (P3)."]
     return []
+
+
+def available_actions(*, visit, user, now):
+    """Which of the visit's moves this person may try now; the screens offer only these.
+
+    The services check the rules again when the move is made.
+    """
+    from schools.models import OVERSIGHT_ROLES
+
+    from .models import Status
+
+    roles = roles_at(user, visit.school)
+    on_visit = user.pk in visit.staff_user_ids()
+    actions = set()
+    if visit.is_editable:
+        actions |= {"edit", "risk"}
+    if visit.status in (Status.DRAFT, Status.CHANGES_REQUESTED):
+        actions.add("submit")
+    if visit.status == Status.SUBMITTED and not authoriser_problems(visit=visit, user=user):
+        actions.add("decide")
+    if visit.is_cancellable:
+        actions.add("cancel")
+    if (
+        visit.status == Status.AUTHORISED
+        and visit.planned_start <= now
+        and (on_visit or roles & OVERSIGHT_ROLES)
+    ):
+        actions.add("complete")
+    if visit.status == Status.COMPLETED and roles & {
+        Role.DSL,
+        Role.DEPUTY_DSL,
+        Role.HEADTEACHER,
+        Role.SLT,
+    }:
+        actions.add("close")
+    return actions

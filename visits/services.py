@@ -117,7 +117,7 @@ def visit_snapshot(visit):
 
 
 def _set_staff(*, visit, staff):
-    """Replace the visit's staff with `staff`, a list of (user, mobile); returns whether it changed."""
+    """Replace the staff with `staff`, a list of (user, mobile); return whether it changed."""
     before = [(a.user_id, a.mobile) for a in visit.assignments.all()]
     after = [(user.pk, mobile.strip()) for user, mobile in staff]
     if before == after:
@@ -158,7 +158,7 @@ def visit_create(*, pupil, by, details, staff, now=None):
 
 
 def _withdraw_authorisation(*, visit, by, now, changed):
-    """P2: a change to what was authorised withdraws the authorisation; it goes back to the queue."""
+    """P2: a change to what was authorised withdraws it; the visit goes back to the queue."""
     reason = "Changed after authorisation: " + ", ".join(changed)
     Authorisation.objects.filter(
         visit=visit, decision=Decision.APPROVED, withdrawn_at__isnull=True
@@ -201,7 +201,9 @@ def visit_update(*, visit, by, details, staff, expected_version=None, now=None):
             "Your changes were not saved; reload the visit to see theirs."
         )
     _raise_if(staff_problems(school=visit.school, staff=staff))
-    changed = [name for name in DETAIL_FIELDS if name in details and getattr(visit, name) != details[name]]
+    changed = [
+        name for name in DETAIL_FIELDS if name in details and getattr(visit, name) != details[name]
+    ]
     for name in changed:
         setattr(visit, name, details[name])
     old_staff_ids = [a.user_id for a in visit.assignments.all()]
@@ -301,7 +303,12 @@ def visit_submit(*, visit, by, now=None):
     visit.submitted_at = now
     visit.save(update_fields=["status", "submitted_at"])
     _event(
-        visit=visit, kind=EventKind.SUBMITTED, by=by, now=now, from_status=old, to_status=visit.status
+        visit=visit,
+        kind=EventKind.SUBMITTED,
+        by=by,
+        now=now,
+        from_status=old,
+        to_status=visit.status,
     )
     return visit
 
@@ -357,9 +364,7 @@ def _record_decision(*, visit, by, now, decision, reason="", lone_visit_reason="
 
 
 @transaction.atomic
-def visit_authorise(
-    *, visit, by, expected_version, confirmed, lone_visit_reason="", now=None
-):
+def visit_authorise(*, visit, by, expected_version, confirmed, lone_visit_reason="", now=None):
     """P1, P2, P3, P10: authorise the visit, for these staff, exactly as it stands."""
     now = now or timezone.now()
     visit = _locked(visit)
@@ -373,7 +378,7 @@ def visit_authorise(
         lone_visit_reason = ""
     if not confirmed:
         problems.append(
-            "Confirm that you have read the request and risk assessment and sanction the visit (P10)."
+            "Confirm you have read the request and risk assessment and sanction the visit (P10)."
         )
     _raise_if(problems)
     authorisation = _record_decision(

@@ -1,3 +1,293 @@
-from django.shortcuts import render
+"""Thin views: each reads through access/selectors and changes state through one service."""
 
-# Create your views here.
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from schools.models import Role
+from schools.selectors import all_roles, pupils_for, schools_for, visiting_staff_of
+
+from . import selectors, services
+from .access import get_visit_for
+from .forms import CancelForm, DecisionForm, RiskAssessmentForm, VisitForm
+from .rules import RuleBroken, available_actions
+
+AUTHORISER_ROLES = {Role.HEADTEACHER, Role.DSL, Role.DEPUTY_DSL, Role.SLT}
+
+
+@login_required
+def home(request):
+    """Each role lands where its work is."""
+    roles = all_roles(request.user)
+    if Role.OFFICE in roles:
+        return redirect("schedule")
+    if roles & AUTHORISER_ROLES:
+        return redirect("queue")
+    if Role.VISITING_STAFF in roles:
+        return redirect("my-visits")
+    if request.user.is_staff:
+        return redirect("admin:index")
+    return render(request, "visits/no_role.html", status=403)
+
+
+def _refused(request, error):
+    for message in error.messages:
+        messages.error(request, message)
+
+
+PLANNING_ROLES = [role for role in Role.values if role != Role.SCHOOL_ADMIN]
+
+
+def _planning_choices(user):
+    """The pupils and staff this person may plan a visit with: those of their schools."""
+    schools = schools_for(user, roles=PLANNING_ROLES)
+    return pupils_for(user).filter(school__in=schools), visiting_staff_of(schools)
+
+
+@login_required
+def my_visits(request):
+    now = timezone.now()
+    visits = list(selectors.visits_for_staff(request.user))
+    upcoming = [v for v in visits if v.expected_end >= now and v.is_cancellable]
+    past = [v for v in visits if v not in upcoming]
+    past.sort(key=lambda v: v.planned_start, reverse=True)
+    return render(request, "visits/my_visits.html", {"upcoming": upcoming, "past": past[:50]})
+
+
+@login_required
+def visit_create(request):
+    pupils, staff = _planning_choices(request.user)
+    if not pupils.exists():
+        raise PermissionDenied("You do not plan visits at any school with pupils.")
+    initial = {"staff_1": request.user.pk} if staff.filter(pk=request.user.pk).exists() else {}
+    if "pupil" in request.GET:
+        initial["pupil"] = request.GET["pupil"]
+    form = VisitForm(request.POST or None, pupils=pupils, staff=staff, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            visit = services.visit_create(
+                pupil=form.cleaned_data["pupil"],
+                by=request.user,
+                details=form.details(),
+                staff=form.staff_pairs(),
+            )
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Visit saved as a draft. Next, the risk assessment (P5).")
+            return redirect("visit-risk", pk=visit.pk)
+    return render(request, "visits/visit_form.html", {"form": form, "creating": True})
+
+
+@login_required
+def visit_detail(request, pk):
+    visit = get_visit_for(request.user, pk)
+    now = timezone.now()
+    actions = available_actions(visit=visit, user=request.user, now=now)
+    context = {
+        "visit": visit,
+        "actions": actions,
+        "timeline": selectors.timeline(visit),
+        "authorisations": visit.authorisations.select_related("decided_by"),
+        "problems": services.submission_problems(visit, now=now) if "submit" in actions else [],
+        "risk": getattr(visit, "risk_assessment", None),
+    }
+    return render(request, "visits/visit_detail.html", context)
+
+
+@login_required
+def visit_edit(request, pk):
+    visit = get_visit_for(request.user, pk)
+    if not visit.is_editable:
+        messages.error(
+            request, f"A {visit.get_status_display().lower()} visit can no longer be changed."
+        )
+        return redirect(visit)
+    _, staff = _planning_choices(request.user)
+    form = VisitForm(request.POST or None, instance=visit, pupils=None, staff=staff)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.visit_update(
+                visit=visit,
+                by=request.user,
+                details=form.details(),
+                staff=form.staff_pairs(),
+                expected_version=form.cleaned_data.get("version"),
+            )
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Visit saved.")
+            return redirect(visit)
+    elif request.method == "POST":
+        # A failed ModelForm validation has already copied the typed values onto the instance;
+        # re-read it so the page's header shows what is stored, not what was typed.
+        visit.refresh_from_db()
+    return render(request, "visits/visit_form.html", {"form": form, "visit": visit})
+
+
+@login_required
+def visit_risk(request, pk):
+    visit = get_visit_for(request.user, pk)
+    existing = getattr(visit, "risk_assessment", None)
+    starting_point = None
+    if existing is None:
+        starting_point = services.last_risk_assessment_for(visit.pupil, exclude_visit=visit)
+    if existing is not None:
+        form = RiskAssessmentForm(request.POST or None, instance=existing)
+    elif starting_point is not None:
+        form = RiskAssessmentForm(request.POST or None, initial=starting_point.answers())
+    else:
+        pupil = visit.pupil
+        form = RiskAssessmentForm(
+            request.POST or None,
+            initial={
+                "animals": pupil.has_animals,
+                "previous_aggression": pupil.previous_aggression,
+                "other_professionals": pupil.social_worker_name,
+            },
+        )
+    if request.method == "POST" and form.is_valid():
+        answers = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            services.risk_assessment_record(visit=visit, by=request.user, answers=answers)
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Risk assessment saved.")
+            return redirect(visit)
+    context = {"form": form, "visit": visit, "starting_point": starting_point}
+    return render(request, "visits/risk_form.html", context)
+
+
+@login_required
+@require_POST
+def visit_submit(request, pk):
+    visit = get_visit_for(request.user, pk)
+    try:
+        services.visit_submit(visit=visit, by=request.user)
+    except RuleBroken as error:
+        _refused(request, error)
+    else:
+        messages.success(request, "Sent for authorisation.")
+    return redirect(visit)
+
+
+@login_required
+def visit_decide(request, pk):
+    visit = get_visit_for(request.user, pk)
+    form = DecisionForm(
+        request.POST or None, lone=visit.is_lone, initial={"version": visit.version}
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["decision"] == "approve":
+                services.visit_authorise(
+                    visit=visit,
+                    by=request.user,
+                    expected_version=data["version"],
+                    confirmed=data["confirmed"],
+                    lone_visit_reason=data.get("lone_visit_reason", ""),
+                )
+            elif data["decision"] == "refuse":
+                services.visit_refuse(
+                    visit=visit,
+                    by=request.user,
+                    expected_version=data["version"],
+                    reason=data["reason"],
+                )
+            else:
+                services.visit_request_changes(
+                    visit=visit,
+                    by=request.user,
+                    expected_version=data["version"],
+                    reason=data["reason"],
+                )
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Decision recorded.")
+            return redirect("queue")
+    context = {
+        "form": form,
+        "visit": visit,
+        "risk": getattr(visit, "risk_assessment", None),
+        "may_decide": "decide"
+        in available_actions(visit=visit, user=request.user, now=timezone.now()),
+    }
+    return render(request, "visits/decide.html", context)
+
+
+@login_required
+def visit_cancel(request, pk):
+    visit = get_visit_for(request.user, pk)
+    form = CancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.visit_cancel(visit=visit, by=request.user, reason=form.cleaned_data["reason"])
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Visit cancelled.")
+            return redirect(visit)
+    return render(request, "visits/cancel.html", {"form": form, "visit": visit})
+
+
+def _button(service, done):
+    @login_required
+    @require_POST
+    def view(request, pk):
+        visit = get_visit_for(request.user, pk)
+        try:
+            service(visit=visit, by=request.user)
+        except RuleBroken as error:
+            _refused(request, error)
+        else:
+            messages.success(request, done)
+        return redirect(visit)
+
+    return view
+
+
+visit_complete = _button(services.visit_complete, "Visit recorded as completed.")
+visit_close = _button(services.visit_close, "Visit closed.")
+
+
+@login_required
+def queue(request):
+    schools = selectors.authorising_schools(request.user)
+    visits = selectors.visits_for_queue(request.user)
+    return render(request, "visits/queue.html", {"visits": visits, "schools": schools})
+
+
+@login_required
+def schedule(request):
+    """P11: today's and tomorrow's visits, printable."""
+    schools = selectors.schedule_schools(request.user)
+    if not schools:
+        raise PermissionDenied("The schedule is held by the office and senior staff (P11).")
+    today = timezone.localdate()
+    try:
+        day = (
+            datetime.date.fromisoformat(request.GET.get("day", ""))
+            if "day" in request.GET
+            else today
+        )
+    except ValueError:
+        messages.error(request, "That is not a date; showing today.")
+        day = today
+    days = [day, day + datetime.timedelta(days=1)]
+    context = {
+        "schools": schools,
+        "days": [(d, selectors.visits_for_schedule(request.user, d)) for d in days],
+        "today": today,
+        "previous_day": day - datetime.timedelta(days=1),
+        "next_day": day + datetime.timedelta(days=1),
+    }
+    return render(request, "visits/schedule.html", context)
