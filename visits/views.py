@@ -35,6 +35,13 @@ def home(request):
     return render(request, "visits/no_role.html", status=403)
 
 
+def _not_editable(request, visit):
+    messages.error(
+        request, f"A {visit.get_status_display().lower()} visit can no longer be changed."
+    )
+    return redirect(visit)
+
+
 def _refused(request, error):
     for message in error.messages:
         messages.error(request, message)
@@ -104,10 +111,7 @@ def visit_detail(request, pk):
 def visit_edit(request, pk):
     visit = get_visit_for(request.user, pk)
     if not visit.is_editable:
-        messages.error(
-            request, f"A {visit.get_status_display().lower()} visit can no longer be changed."
-        )
-        return redirect(visit)
+        return _not_editable(request, visit)
     _, staff = _planning_choices(request.user)
     form = VisitForm(request.POST or None, instance=visit, pupils=None, staff=staff)
     if request.method == "POST" and form.is_valid():
@@ -134,6 +138,8 @@ def visit_edit(request, pk):
 @login_required
 def visit_risk(request, pk):
     visit = get_visit_for(request.user, pk)
+    if not visit.is_editable:
+        return _not_editable(request, visit)
     existing = getattr(visit, "risk_assessment", None)
     starting_point = None
     if existing is None:
