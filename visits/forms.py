@@ -2,10 +2,8 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Fieldset, Layout, Row, Submit
 from django import forms
 
-from .models import Decision, RiskAssessment, Visit
-from .services import DETAIL_FIELDS
-
-YES_NO = [("", "—"), ("yes", "Yes"), ("no", "No")]
+from .models import RiskAssessment, Visit, VisitType
+from .services import DEFAULT_REPORTING, DETAIL_FIELDS
 
 
 def _yes_no(label, help_text=""):
@@ -93,6 +91,8 @@ class VisitForm(forms.ModelForm):
             self.initial.setdefault("version", self.instance.version)
         else:
             self.fields["pupil"].queryset = pupils
+            self.initial.setdefault("reporting_arrangements", DEFAULT_REPORTING)
+        self.fields["visit_type"].choices = VisitType.choices
         self.fields["address"].required = False
         self.fields["reporting_arrangements"].required = False
         self.fields["staff_1"].queryset = staff
@@ -253,9 +253,6 @@ class DecisionForm(forms.Form):
             del self.fields["lone_visit_reason"]
         self.helper = FormHelper()
         self.helper.add_input(Submit("decide", "Record decision", css_class="btn-lg"))
-
-
-DECISION_KINDS = {"approve": Decision.APPROVED, "refuse": Decision.REFUSED}
 
 
 class CancelForm(forms.Form):

@@ -71,7 +71,13 @@ def visit_create(request):
     pupils, staff = _planning_choices(request.user)
     if not pupils.exists():
         raise PermissionDenied("You do not plan visits at any school with pupils.")
-    initial = {"staff_1": request.user.pk} if staff.filter(pk=request.user.pk).exists() else {}
+    initial = {}
+    if staff.filter(pk=request.user.pk).exists():
+        profile = getattr(request.user, "staff_profile", None)
+        initial["staff_1"] = request.user.pk
+        if profile is not None:
+            initial["vehicle_description"] = profile.vehicle_description
+            initial["vehicle_registration"] = profile.vehicle_registration
     if "pupil" in request.GET:
         initial["pupil"] = request.GET["pupil"]
     form = VisitForm(request.POST or None, pupils=pupils, staff=staff, initial=initial)
