@@ -1,8 +1,18 @@
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from .models import Membership
 from .services import membership_sync_oversight
+
+
+@receiver(pre_save, sender=Membership)
+def membership_remember_previous_user(sender, instance, **kwargs):
+    # A8: if a membership is handed to someone else, the previous holder must lose its access too.
+    instance._previous_user_id = (
+        Membership.objects.filter(pk=instance.pk).values_list("user_id", flat=True).first()
+        if instance.pk
+        else None
+    )
 
 
 # Memberships are edited in the admin as well as by services; a signal keeps A8's oversight
@@ -11,3 +21,6 @@ from .services import membership_sync_oversight
 @receiver(post_delete, sender=Membership)
 def membership_changed(sender, instance, **kwargs):
     membership_sync_oversight(user=instance.user)
+    previous = getattr(instance, "_previous_user_id", None)
+    if previous and previous != instance.user_id:
+        membership_sync_oversight(user=type(instance.user).objects.get(pk=previous))

@@ -304,7 +304,8 @@ class Authorisation(models.Model):
 
     def __str__(self):
         return (
-            f"{self.get_decision_display()} by {self.decided_by} {self.decided_at:%Y-%m-%d %H:%M}"
+            f"{self.get_decision_display()} by {self.decided_by} "
+            f"{timezone.localtime(self.decided_at):%Y-%m-%d %H:%M}"
         )
 
     @property
@@ -344,4 +345,5 @@ class VisitEvent(models.Model):
         ordering = ["at", "pk"]
 
     def __str__(self):
-        return f"{self.get_kind_display()} – {self.visit_id} at {self.at:%Y-%m-%d %H:%M}"
+        when = timezone.localtime(self.at)
+        return f"{self.get_kind_display()} – visit {self.visit_id} at {when:%Y-%m-%d %H:%M}"

@@ -141,6 +141,8 @@ def visit_create(*, pupil, by, details, staff, now=None):
     school = pupil.school
     if not _may_plan(by, school):
         raise RuleBroken(f"You do not plan visits at {school}.")
+    if not details.get("planned_start") or not details.get("expected_end"):
+        raise RuleBroken("Set the planned start and expected end of the visit (P7).")
     _raise_if(staff_problems(school=school, staff=staff))
     visit = Visit(school=school, pupil=pupil, created_by=by, created_at=now)
     for name in DETAIL_FIELDS:
@@ -200,6 +202,8 @@ def visit_update(*, visit, by, details, staff, expected_version=None, now=None):
             "Someone else changed this visit while you were editing it. "
             "Your changes were not saved; reload the visit to see theirs."
         )
+    if any(name in details and not details[name] for name in ("planned_start", "expected_end")):
+        raise RuleBroken("Set the planned start and expected end of the visit (P7).")
     _raise_if(staff_problems(school=visit.school, staff=staff))
     changed = [
         name for name in DETAIL_FIELDS if name in details and getattr(visit, name) != details[name]
@@ -270,9 +274,15 @@ def risk_assessment_record(*, visit, by, answers, now=None):
     return risk
 
 
-def last_risk_assessment_for(pupil, *, exclude_visit=None):
-    """P5: the pupil's most recent assessment, offered as the starting point for the next one."""
+def last_risk_assessment_for(pupil, *, exclude_visit=None, among=None):
+    """P5: the pupil's most recent assessment, offered as the starting point for the next one.
+
+    `among` limits it to visits the planner may see (A8): an earlier visit's answers must not
+    reach someone who may not know that visit exists.
+    """
     qs = RiskAssessment.objects.filter(visit__pupil=pupil).order_by("-completed_at")
+    if among is not None:
+        qs = qs.filter(visit__in=among)
     if exclude_visit is not None:
         qs = qs.exclude(visit=exclude_visit)
     return qs.first()
@@ -301,7 +311,10 @@ def visit_submit(*, visit, by, now=None):
     old = visit.status
     visit.status = Status.SUBMITTED
     visit.submitted_at = now
-    visit.save(update_fields=["status", "submitted_at"])
+    # A new submission is a new version to decide on, even if nothing was edited after a
+    # "changes requested": one decision per version (Authorisation's constraint).
+    visit.version += 1
+    visit.save(update_fields=["status", "submitted_at", "version"])
     _event(
         visit=visit,
         kind=EventKind.SUBMITTED,

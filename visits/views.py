@@ -13,7 +13,7 @@ from schools.models import Role
 from schools.selectors import all_roles, pupils_for, schools_for, visiting_staff_of
 
 from . import selectors, services
-from .access import get_visit_for
+from .access import get_visit_for, visible_visits
 from .forms import CancelForm, DecisionForm, RiskAssessmentForm, VisitForm
 from .rules import RuleBroken, available_actions
 
@@ -30,7 +30,7 @@ def home(request):
         return redirect("queue")
     if Role.VISITING_STAFF in roles:
         return redirect("my-visits")
-    if request.user.is_staff:
+    if Role.SCHOOL_ADMIN in roles or request.user.is_staff:
         return redirect("admin:index")
     return render(request, "visits/no_role.html", status=403)
 
@@ -149,7 +149,9 @@ def visit_risk(request, pk):
     existing = getattr(visit, "risk_assessment", None)
     starting_point = None
     if existing is None:
-        starting_point = services.last_risk_assessment_for(visit.pupil, exclude_visit=visit)
+        starting_point = services.last_risk_assessment_for(
+            visit.pupil, exclude_visit=visit, among=visible_visits(request.user)
+        )
     if existing is not None:
         form = RiskAssessmentForm(request.POST or None, instance=existing)
     elif starting_point is not None:
@@ -293,6 +295,9 @@ def schedule(request):
         )
     except ValueError:
         messages.error(request, "That is not a date; showing today.")
+        day = today
+    if not datetime.date.min < day < datetime.date.max - datetime.timedelta(days=1):
+        messages.error(request, "That date is out of range; showing today.")
         day = today
     days = [day, day + datetime.timedelta(days=1)]
     context = {
