@@ -12,7 +12,7 @@ from django.utils import timezone
 from schools.models import VISITING_ROLES, Role
 from schools.selectors import roles_at
 
-from .models import VisitType
+from .models import Purpose, VisitType
 
 
 class RuleBroken(ValidationError):
@@ -97,7 +97,7 @@ def runs_into_evening(visit):
 def request_problems(*, visit, staff, risk_assessment, now):
     """Everything a visit request needs before it can go to an authoriser (P3-P8, P13, P10)."""
     problems = []
-    if not visit.purpose or not (visit.purpose_detail or "").strip():
+    if visit.purpose not in Purpose.values or not (visit.purpose_detail or "").strip():
         problems.append("Give the purpose of the visit and describe it (P4).")
     if visit.parent_could_come_to_school is None:
         problems.append("Answer whether the parent could come into school instead (P4).")
@@ -120,14 +120,20 @@ def request_problems(*, visit, staff, risk_assessment, now):
         problems.append("Set the return-to-base and reporting-in arrangements (P7).")
     if not (visit.address or "").strip():
         problems.append("Give the address of the visit.")
+    if visit.visit_type not in VisitType.values:
+        problems.append("Say whether staff stay at the door or enter the home (P5).")
     if visit.announced is None:
         problems.append("Say whether the parent/carer was told about the visit in advance (P8).")
     elif visit.announced and (not visit.parent_told_how.strip() or not visit.parent_told_at):
         problems.append("Record how and when the parent/carer was told of the visit (P8).")
+    elif visit.announced and visit.planned_start and visit.parent_told_at >= visit.planned_start:
+        problems.append("The parent/carer must be told before the visit starts (P8).")
     elif visit.announced is False and not visit.unannounced_reason.strip():
         problems.append("Record the reason for an unannounced visit (P8).")
     if risk_assessment is None:
         problems.append("Complete the risk assessment before asking for authorisation (P5).")
+    elif not (risk_assessment.known_about_family or "").strip():
+        problems.append("Say what is known about the child and family (P5).")
     problems += staff_problems(school=visit.school, staff=staff)
     problems += lone_visit_problems(
         visit=visit, staff_count=len(staff), risk_assessment=risk_assessment

@@ -134,6 +134,20 @@ def _may_plan(user, school):
     return bool(roles_at(user, school) - {Role.SCHOOL_ADMIN})
 
 
+def _require_involved(visit, by):
+    """A8: the staff on the visit, its planner and the school's oversight roles act on it."""
+    if (
+        by.pk == visit.created_by_id
+        or by.pk in visit.staff_user_ids()
+        or roles_at(by, visit.school) & OVERSIGHT_ROLES
+    ):
+        return
+    raise RuleBroken(
+        "Only the staff on this visit, its planner and the school's office and senior staff "
+        "can change it (A8)."
+    )
+
+
 @transaction.atomic
 def visit_create(*, pupil, by, details, staff, now=None):
     """Start a visit request as a draft (the rules are checked in full on submission)."""
@@ -195,6 +209,7 @@ def visit_update(*, visit, by, details, staff, expected_version=None, now=None):
     """Change a visit's request; an authorised visit loses its authorisation if P2 says so."""
     now = now or timezone.now()
     visit = _locked(visit)
+    _require_involved(visit, by)
     if not visit.is_editable:
         raise RuleBroken(f"A {visit.get_status_display().lower()} visit can no longer be changed.")
     if expected_version is not None and expected_version != visit.version:
@@ -237,6 +252,7 @@ def risk_assessment_record(*, visit, by, answers, now=None):
     """P5: record (or revise) the visit's risk assessment."""
     now = now or timezone.now()
     visit = _locked(visit)
+    _require_involved(visit, by)
     if not visit.is_editable:
         raise RuleBroken(
             f"A {visit.get_status_display().lower()} visit's risk assessment can no longer change."
@@ -303,6 +319,7 @@ def visit_submit(*, visit, by, now=None):
     """Send the request to the authorisers' queue once it is complete."""
     now = now or timezone.now()
     visit = _locked(visit)
+    _require_involved(visit, by)
     if visit.status == Status.SUBMITTED:
         return visit
     if visit.status not in (Status.DRAFT, Status.CHANGES_REQUESTED):
@@ -478,6 +495,7 @@ def visit_cancel(*, visit, by, reason, now=None):
     """Cancel an open visit, with the reason."""
     now = now or timezone.now()
     visit = _locked(visit)
+    _require_involved(visit, by)
     if visit.status == Status.CANCELLED:
         return visit
     if visit.status not in CANCELLABLE_STATES:
