@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class SafeguardingConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'safeguarding'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "safeguarding"

@@ -82,6 +82,26 @@ def _event(*, visit, kind, by, now, from_status="", to_status="", message="", da
     )
 
 
+def _move(visit, *, to, kind, by, now, message="", data=None, **stamps):
+    """Save a transition: the new status, its timestamp columns, and one timeline event."""
+    old = visit.status
+    visit.status = to
+    for name, value in stamps.items():
+        setattr(visit, name, value)
+    visit.save(update_fields=["status", *stamps])
+    _event(
+        visit=visit,
+        kind=kind,
+        by=by,
+        now=now,
+        from_status=old,
+        to_status=to,
+        message=message,
+        data=data,
+    )
+    return visit
+
+
 def _raise_if(problems):
     if problems:
         raise RuleBroken(problems)
@@ -325,22 +345,17 @@ def visit_submit(*, visit, by, now=None):
     if visit.status not in (Status.DRAFT, Status.CHANGES_REQUESTED):
         raise RuleBroken(f"A {visit.get_status_display().lower()} visit cannot be submitted.")
     _raise_if(submission_problems(visit, now=now))
-    old = visit.status
-    visit.status = Status.SUBMITTED
-    visit.submitted_at = now
     # A new submission is a new version to decide on, even if nothing was edited after a
     # "changes requested": one decision per version (Authorisation's constraint).
-    visit.version += 1
-    visit.save(update_fields=["status", "submitted_at", "version"])
-    _event(
-        visit=visit,
+    return _move(
+        visit,
+        to=Status.SUBMITTED,
         kind=EventKind.SUBMITTED,
         by=by,
         now=now,
-        from_status=old,
-        to_status=visit.status,
+        submitted_at=now,
+        version=visit.version + 1,
     )
-    return visit
 
 
 def _decision_guard(*, visit, by, expected_version):
@@ -418,21 +433,17 @@ def visit_authorise(*, visit, by, expected_version, confirmed, lone_visit_reason
         decision=Decision.APPROVED,
         lone_visit_reason=lone_visit_reason.strip(),
     )
-    visit.status = Status.AUTHORISED
-    visit.authorised_at = now
-    visit.save(update_fields=["status", "authorised_at"])
     message = "Lone visit allowed: " + lone_visit_reason.strip() if lone_visit_reason else ""
-    _event(
-        visit=visit,
+    return _move(
+        visit,
+        to=Status.AUTHORISED,
         kind=EventKind.AUTHORISED,
         by=by,
         now=now,
-        from_status=Status.SUBMITTED,
-        to_status=Status.AUTHORISED,
         message=message,
         data={"authorisation": authorisation.pk},
+        authorised_at=now,
     )
-    return visit
 
 
 @transaction.atomic
@@ -472,22 +483,8 @@ def _decide_against(*, visit, by, expected_version, reason, now, decision, statu
     if not (reason or "").strip():
         raise RuleBroken("Give the reason, so the person who planned the visit knows what to do.")
     _record_decision(visit=visit, by=by, now=now, decision=decision, reason=reason.strip())
-    visit.status = status
-    fields = ["status"]
-    if status == Status.REFUSED:
-        visit.refused_at = now
-        fields.append("refused_at")
-    visit.save(update_fields=fields)
-    _event(
-        visit=visit,
-        kind=kind,
-        by=by,
-        now=now,
-        from_status=Status.SUBMITTED,
-        to_status=status,
-        message=reason.strip(),
-    )
-    return visit
+    stamps = {"refused_at": now} if status == Status.REFUSED else {}
+    return _move(visit, to=status, kind=kind, by=by, now=now, message=reason.strip(), **stamps)
 
 
 @transaction.atomic
@@ -502,21 +499,16 @@ def visit_cancel(*, visit, by, reason, now=None):
         raise RuleBroken(f"A {visit.get_status_display().lower()} visit cannot be cancelled.")
     if not (reason or "").strip():
         raise RuleBroken("Give the reason for cancelling the visit.")
-    old = visit.status
-    visit.status = Status.CANCELLED
-    visit.cancelled_at = now
-    visit.cancel_reason = reason.strip()
-    visit.save(update_fields=["status", "cancelled_at", "cancel_reason"])
-    _event(
-        visit=visit,
+    return _move(
+        visit,
+        to=Status.CANCELLED,
         kind=EventKind.CANCELLED,
         by=by,
         now=now,
-        from_status=old,
-        to_status=Status.CANCELLED,
         message=reason.strip(),
+        cancelled_at=now,
+        cancel_reason=reason.strip(),
     )
-    return visit
 
 
 @transaction.atomic
@@ -535,18 +527,9 @@ def visit_complete(*, visit, by, now=None):
         raise RuleBroken("This visit has not started yet.")
     if by.pk not in visit.staff_user_ids() and not roles_at(by, visit.school) & OVERSIGHT_ROLES:
         raise RuleBroken("Only the staff on the visit or the office can record it as completed.")
-    visit.status = Status.COMPLETED
-    visit.completed_at = now
-    visit.save(update_fields=["status", "completed_at"])
-    _event(
-        visit=visit,
-        kind=EventKind.COMPLETED,
-        by=by,
-        now=now,
-        from_status=Status.AUTHORISED,
-        to_status=Status.COMPLETED,
+    return _move(
+        visit, to=Status.COMPLETED, kind=EventKind.COMPLETED, by=by, now=now, completed_at=now
     )
-    return visit
 
 
 CLOSING_ROLES = frozenset({Role.DSL, Role.DEPUTY_DSL, Role.HEADTEACHER, Role.SLT})
@@ -563,15 +546,4 @@ def visit_close(*, visit, by, now=None):
         raise RuleBroken("Only a completed visit can be closed.")
     if not roles_at(by, visit.school) & CLOSING_ROLES:
         raise RuleBroken("A visit is closed by the DSL, a deputy DSL, the headteacher or SLT.")
-    visit.status = Status.CLOSED
-    visit.closed_at = now
-    visit.save(update_fields=["status", "closed_at"])
-    _event(
-        visit=visit,
-        kind=EventKind.CLOSED,
-        by=by,
-        now=now,
-        from_status=Status.COMPLETED,
-        to_status=Status.CLOSED,
-    )
-    return visit
+    return _move(visit, to=Status.CLOSED, kind=EventKind.CLOSED, by=by, now=now, closed_at=now)

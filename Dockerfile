@@ -1,0 +1,27 @@
+# The production image: gunicorn serves the app, whitenoise its static files; the same image runs
+# the Celery worker and beat (see docker-compose.yml).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+COPY . .
+
+# Static files are part of the image. collectstatic reads settings, which need a SECRET_KEY; this
+# one exists only during the build and signs nothing.
+RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
+    && useradd --create-home --uid 10001 homevisits \
+    && mkdir -p var/media \
+    && chown homevisits var/media
+
+USER homevisits
+
+EXPOSE 8000
+CMD ["gunicorn", "homevisits.wsgi:application", "-b", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -1,0 +1,160 @@
+"""`manage.py load_demo`: the data `make run` shows a newcomer, and the logins the README lists."""
+
+import io
+from urllib.parse import urlsplit
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from schools.models import Carer, Membership, Pupil, School, StaffProfile
+from visits.access import visible_visits
+from visits.management.commands.load_demo import DEMO_PASSWORD, DEMO_SLUG, OTHER_SLUG
+from visits.models import Authorisation, RiskAssessment, Status, Visit, VisitEvent, VisitStaff
+
+MODELS = (
+    School,
+    get_user_model(),
+    Membership,
+    StaffProfile,
+    Pupil,
+    Carer,
+    Visit,
+    VisitStaff,
+    RiskAssessment,
+    VisitEvent,
+    Authorisation,
+)
+
+
+@pytest.fixture
+def demo(db, settings):
+    # Django's default hasher is slow on purpose; the logins only need to work.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # As `make run` runs it (pytest-django turns DEBUG off).
+    settings.DEBUG = True
+    call_command("load_demo", stdout=io.StringIO())
+    settings.DEBUG = False
+
+
+def _counts():
+    return {model.__name__: model.objects.count() for model in MODELS}
+
+
+def test_load_demo_twice_changes_nothing(demo, settings):
+    before = _counts()
+    settings.DEBUG = True
+    out = io.StringIO()
+
+    call_command("load_demo", stdout=out)
+
+    assert _counts() == before
+    assert "already loaded" in out.getvalue() and DEMO_PASSWORD in out.getvalue()
+    assert before["Visit"] > 0 and before["Pupil"] >= 8
+
+
+def test_load_demo_refuses_with_debug_off_because_of_its_published_password(db, settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("load_demo", stdout=io.StringIO())
+
+    assert not School.objects.exists()
+
+
+@pytest.mark.parametrize("clock", ["07:00", "16:50", "22:05", "23:58"])
+def test_load_demo_works_at_any_time_of_day(db, settings, clock):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.DEBUG = True
+    hour, minute = map(int, clock.split(":"))
+    moment = timezone.localtime().replace(hour=hour, minute=minute)
+
+    with time_machine.travel(moment, tick=False):
+        call_command("load_demo", stdout=io.StringIO())
+        authorised = Visit.objects.filter(status=Status.AUTHORISED)
+        assert all(v.planned_start > timezone.now() for v in authorised)
+
+    assert Visit.objects.filter(status=Status.AUTHORISED).count() == 2
+
+
+def test_demo_has_a_visit_in_every_status(demo):
+    statuses = set(Visit.objects.filter(school__slug=DEMO_SLUG).values_list("status", flat=True))
+
+    assert statuses == set(Status.values)
+
+
+def test_demo_queue_holds_a_lone_visit_waiting_for_a_dsl_decision(demo):
+    queue = Visit.objects.filter(school__slug=DEMO_SLUG, status=Status.SUBMITTED)
+
+    assert queue.count() == 2
+    assert sorted(visit.is_lone for visit in queue) == [False, True]
+
+
+def test_demo_timelines_come_from_the_services(demo):
+    now = timezone.now()
+    for visit in Visit.objects.prefetch_related("events"):
+        events = list(visit.events.all())
+        assert events[0].kind == "created"
+        assert events[-1].to_status == visit.status, visit
+        assert all(event.at <= now for event in events)
+    past = Visit.objects.filter(status__in=[Status.COMPLETED, Status.CLOSED])
+    assert past.count() == 2
+    assert all(v.planned_start < v.completed_at < now for v in past)
+
+
+def test_demo_visits_today_are_still_to_come(demo):
+    today = timezone.localdate()
+    authorised = Visit.objects.filter(school__slug=DEMO_SLUG, status=Status.AUTHORISED)
+
+    assert [v for v in authorised if timezone.localtime(v.planned_start).date() == today]
+    assert all(v.planned_start > timezone.now() for v in authorised)
+
+
+LANDINGS = [
+    ("office", "schedule"),
+    ("head", "queue"),
+    ("dsl", "queue"),
+    ("deputy", "queue"),
+    ("slt", "queue"),
+    ("visitor", "my-visits"),
+    ("partner", "my-visits"),
+    ("colleague", "my-visits"),
+    ("sls-dsl", "queue"),
+    ("admin", "admin:index"),
+]
+
+
+@pytest.mark.parametrize(("username", "page"), LANDINGS)
+def test_each_demo_login_lands_on_its_roles_page(demo, client, username, page):
+    assert client.login(username=username, password=DEMO_PASSWORD)
+
+    response = client.get("/")
+
+    assert response.status_code == 302
+    assert urlsplit(response.url).path == reverse(page)
+
+
+def test_demo_admin_is_a_superuser_for_the_django_admin(demo, client):
+    assert reverse("admin:index") == "/admin/"
+    client.login(username="admin", password=DEMO_PASSWORD)
+
+    assert client.get("/admin/").status_code == 200
+
+
+def test_other_schools_dsl_sees_none_of_the_demo_schools_visits(demo):
+    """A8: St Laurence's DSL sees St Laurence's visits and none of Heather Avenue's."""
+    sls_dsl = get_user_model().objects.get(username="sls-dsl")
+
+    seen = visible_visits(sls_dsl)
+
+    assert not seen.filter(school__slug=DEMO_SLUG).exists()
+    assert seen.filter(school__slug=OTHER_SLUG).exists()
+
+
+def test_demo_colleague_on_no_visit_sees_none(demo):
+    colleague = get_user_model().objects.get(username="colleague")
+
+    assert not visible_visits(colleague).exists()
