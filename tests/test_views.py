@@ -688,3 +688,15 @@ def test_editing_what_an_authorisation_does_not_cover_keeps_it(client, authorise
     assert response.status_code == 302
     assert _status(visit) == Status.AUTHORISED
     assert Authorisation.objects.get(visit=visit).withdrawn_at is None
+
+
+def test_p2_visit_page_shows_what_the_authorisation_covered(client, authorised_visit, office):
+    """P2: the approval records exactly what was approved, and people can read it."""
+    client.force_login(office)
+
+    content = client.get(reverse("visit-detail", args=[authorised_visit.pk])).content.decode()
+
+    assert "What was authorised (P2)" in content
+    assert "Vic Visitor and Pat Partner" in content
+    assert "12 Acacia Avenue" in content
+    assert "Doorstop (staff stay at the door)" in content

@@ -1,3 +1,5 @@
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -311,6 +313,21 @@ class Authorisation(models.Model):
     @property
     def is_lone_visit_decision(self):
         return bool(self.lone_visit_reason)
+
+    def covered(self):
+        """P2: what this decision covered, read back from its snapshot for people to see."""
+        snap = self.snapshot or {}
+        parse = datetime.datetime.fromisoformat
+        return {
+            "staff": [person["name"] for person in snap.get("staff", [])],
+            "planned_start": parse(snap["planned_start"]) if snap.get("planned_start") else None,
+            "expected_end": parse(snap["expected_end"]) if snap.get("expected_end") else None,
+            "address": snap.get("address", ""),
+            "visit_type": VisitType(snap["visit_type"]).label
+            if snap.get("visit_type") in VisitType.values
+            else "",
+            "risk_answers_recorded": snap.get("risk_answers") is not None,
+        }
 
 
 class EventKind(models.TextChoices):
