@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 
-from visits.access import visible_visits
+from visits.selectors import visits_for_pupil
 
 from .forms import StaffProfileForm
 from .models import StaffProfile
@@ -26,12 +26,7 @@ def pupil_detail(request, pk):
     pupil = pupils_for(request.user).select_related("key_worker").filter(pk=pk).first()
     if pupil is None:
         raise Http404("No such pupil.")
-    visits = (
-        visible_visits(request.user)
-        .filter(pupil=pupil)
-        .prefetch_related("assignments__user")
-        .order_by("-planned_start")
-    )
+    visits = visits_for_pupil(request.user, pupil)
     context = {"pupil": pupil, "carers": pupil.carers.all(), "visits": visits}
     return render(request, "schools/pupil_detail.html", context)
 

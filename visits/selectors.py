@@ -76,3 +76,8 @@ def visits_for_staff(user):
 
 def timeline(visit):
     return visit.events.select_related("by").order_by("at", "pk")
+
+
+def visits_for_pupil(user, pupil):
+    """The pupil's visits this person may see (A8), newest first."""
+    return _with_people(visible_visits(user).filter(pupil=pupil)).order_by("-planned_start")
