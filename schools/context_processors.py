@@ -1,9 +1,11 @@
-from .selectors import all_roles
+from django.utils.functional import SimpleLazyObject
 
 
 def roles(request):
-    """The signed-in person's roles, for the navigation only (never for a rule)."""
+    """What the signed-in person's work is, for the menu only (never for a rule)."""
+    from visits.selectors import duties_of
+
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"my_roles": set()}
-    return {"my_roles": all_roles(user)}
+        return {"duties": {}}
+    return {"duties": SimpleLazyObject(lambda: duties_of(user))}

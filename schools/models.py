@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from .validators import validate_phone_number
+
 
 class Role(models.TextChoices):
     OFFICE = "office", "Office"
@@ -17,8 +19,12 @@ class Role(models.TextChoices):
 
 # A8: the roles that see every visit of their school, beside the staff on the visit.
 OVERSIGHT_ROLES = frozenset({Role.OFFICE, Role.DSL, Role.DEPUTY_DSL, Role.HEADTEACHER, Role.SLT})
-# Roles that hold the day's schedule (P11).
-SCHEDULE_ROLES = frozenset({Role.OFFICE, Role.HEADTEACHER, Role.DSL, Role.DEPUTY_DSL, Role.SLT})
+# P11: the roles that hold the day's schedule are the same people.
+SCHEDULE_ROLES = OVERSIGHT_ROLES
+# Roles that may authorise, if the school's settings let them (P1).
+AUTHORISING_ROLES = frozenset({Role.HEADTEACHER, Role.DSL, Role.DEPUTY_DSL, Role.SLT})
+# Everyone but the school admin may plan a visit.
+PLANNING_ROLES = frozenset(set(Role) - {Role.SCHOOL_ADMIN})
 # Roles that may be sent on a visit.
 VISITING_ROLES = frozenset(
     {Role.VISITING_STAFF, Role.DSL, Role.DEPUTY_DSL, Role.HEADTEACHER, Role.SLT}
@@ -129,6 +135,7 @@ class StaffProfile(models.Model):
     mobile = models.CharField(
         max_length=40,
         blank=True,
+        validators=[validate_phone_number],
         help_text="P13: the mobile the member of staff carries on visits; the office sees it.",
     )
     job_title = models.CharField(max_length=100, blank=True)

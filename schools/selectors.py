@@ -1,6 +1,6 @@
 from django.contrib.auth import get_user_model
 
-from .models import SCHEDULE_ROLES, VISITING_ROLES, Membership, Pupil, School
+from .models import PLANNING_ROLES, VISITING_ROLES, Membership, Pupil, School
 
 
 def roles_at(user, school):
@@ -27,15 +27,21 @@ def all_roles(user):
 
 
 def schools_for(user, roles=None):
-    qs = School.objects.filter(memberships__user=user)
-    if roles is not None:
-        qs = qs.filter(memberships__role__in=roles)
-    return qs.distinct()
+    """Schools where the user holds a role (one of `roles`, if given)."""
+    # One filter() call, so the role is checked on the user's own membership row.
+    if roles is None:
+        return School.objects.filter(memberships__user=user).distinct()
+    return School.objects.filter(memberships__user=user, memberships__role__in=roles).distinct()
 
 
 def pupils_for(user):
-    """Pupils a member of staff may plan a visit for: those of their schools."""
+    """Pupils of the user's schools."""
     return Pupil.objects.filter(school__in=schools_for(user)).select_related("school")
+
+
+def planning_schools(user):
+    """Schools where the user may plan visits: any role but school admin."""
+    return schools_for(user, roles=PLANNING_ROLES)
 
 
 def visiting_staff_of(schools):
@@ -49,7 +55,3 @@ def visiting_staff_of(schools):
         .distinct()
         .order_by("first_name", "last_name")
     )
-
-
-def holds_schedule(user, school):
-    return bool(roles_at(user, school) & SCHEDULE_ROLES)

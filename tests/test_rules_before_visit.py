@@ -17,6 +17,7 @@ from visits.models import (
     EventKind,
     RiskAssessment,
     Status,
+    Visit,
     VisitStaff,
     VisitType,
 )
@@ -553,9 +554,11 @@ def test_p6_lone_visit_decision_cannot_override_p6(pupil, office, visitor, dsl, 
         details={"visit_type": VisitType.ENTER_HOME},
         submit=True,
     )
-    # The risk changes after submission; the visit stays in the queue, so the authoriser must
-    # be stopped even when they record a lone-visit decision.
-    services.risk_assessment_record(visit=visit, by=office, answers={flag: True})
+    # The risk changes after submission: the change itself is refused while the visit is lone,
+    # and no lone-visit decision can get it authorised.
+    with pytest.raises(RuleBroken, match=r"\(P6\)"):
+        services.risk_assessment_record(visit=visit, by=office, answers={flag: True})
+    RiskAssessment.objects.filter(visit=visit).update(**{flag: True})  # however it got there
     with pytest.raises(RuleBroken, match=r"\(P6\)"):
         _authorise(visit, dsl, lone_visit_reason="I know this family well.")
     visit.refresh_from_db()
@@ -589,10 +592,11 @@ def test_p6_lone_visit_made_to_enter_a_risky_home_after_authorisation_is_not_rea
         pupil=pupil, by=office, staff=[visitor], risk={"little_known": True}, submit=True
     )
     _authorise(visit, dsl, lone_visit_reason="Doorstop only.")
-    changed = _update(visit, office, visit_type=VisitType.ENTER_HOME)
-    assert changed.status == Status.SUBMITTED
     with pytest.raises(RuleBroken, match=r"\(P6\)"):
-        _authorise(changed, dsl, lone_visit_reason="Doorstop only.")
+        _update(visit, office, visit_type=VisitType.ENTER_HOME)
+    visit.refresh_from_db()
+    assert visit.visit_type == VisitType.DOORSTOP
+    assert visit.status == Status.AUTHORISED
 
 
 # P7: times and reporting-in -----------------------------------------------------------------
@@ -729,11 +733,18 @@ def test_p10_authorising_without_confirming_is_refused(visit, head):
     assert not Authorisation.objects.filter(visit=visit).exists()
 
 
-def test_p10_authorising_rechecks_the_request_is_complete(visit, office, head):
-    changed = _update(visit, office, purpose_detail="")
-    assert changed.status == Status.SUBMITTED
+def test_p10_an_edit_cannot_leave_a_submitted_visit_incomplete(visit, office, head):
     with pytest.raises(RuleBroken, match=r"\(P4\)"):
-        _authorise(changed, head)
+        _update(visit, office, purpose_detail="")
+    visit.refresh_from_db()
+    assert visit.purpose_detail
+    assert visit.status == Status.SUBMITTED
+
+
+def test_p10_authorising_rechecks_the_request_is_complete(visit, office, head):
+    Visit.objects.filter(pk=visit.pk).update(purpose_detail="")  # an import, the admin
+    with pytest.raises(RuleBroken, match=r"\(P4\)"):
+        _authorise(visit, head)
     assert not Authorisation.objects.filter(visit=visit).exists()
 
 

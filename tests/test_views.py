@@ -94,11 +94,13 @@ def edit_form(visit, **overrides):
     return data
 
 
-def risk_form(**overrides):
+def risk_form(visit, **overrides):
+    """The risk form as a browser sends it: yes/no radios (P5) and the version read."""
     data = {
-        name: ("on" if value is True else "" if value is False else value)
+        name: ("yes" if value is True else "no" if value is False else value)
         for name, value in RISK_ANSWERS.items()
     }
+    data["version"] = Visit.objects.values_list("version", flat=True).get(pk=visit.pk)
     data.update(overrides)
     return data
 
@@ -206,7 +208,7 @@ def test_a_visit_planned_through_the_forms_ends_up_on_the_schedule(
 
     response = client.post(
         reverse("visit-risk", args=[visit.pk]),
-        risk_form(known_about_family="Grandmother is the main carer since the spring."),
+        risk_form(visit, known_about_family="Grandmother is the main carer since the spring."),
     )
     assert response.status_code == 302
     assert visit.risk_assessment.known_about_family.startswith("Grandmother")
@@ -342,7 +344,7 @@ def test_risk_form_missing_an_answer_keeps_the_other_answers(client, visit, offi
 
     response = client.post(
         reverse("visit-risk", args=[visit.pk]),
-        risk_form(known_about_family="", unknowns="Typed: an older cousin may be staying."),
+        risk_form(visit, known_about_family="", unknowns="Typed: an older cousin may be staying."),
     )
 
     assert response.status_code == 200
@@ -700,3 +702,57 @@ def test_p2_visit_page_shows_what_the_authorisation_covered(client, authorised_v
     assert "Vic Visitor and Pat Partner" in content
     assert "12 Acacia Avenue" in content
     assert "Doorstop (staff stay at the door)" in content
+
+
+def test_p5_risk_question_left_unanswered_is_asked_again_not_taken_as_no(client, visit, office):
+    client.force_login(office)
+    data = risk_form(visit, unknowns="Typed before the mistake.")
+    del data["previous_aggression"]
+
+    response = client.post(reverse("visit-risk", args=[visit.pk]), data)
+
+    assert response.status_code == 200
+    assert "This field is required" in response.content.decode()
+    assert "Typed before the mistake." in response.content.decode()
+
+
+def test_p5_two_people_saving_the_risk_assessment_at_once_do_not_silently_undo_each_other(
+    client, visit, office, visitor
+):
+    # Both open the form at the same version; the visitor saves a new risk first.
+    stale = risk_form(visit, unknowns="Office's older view.")
+    client.force_login(visitor)
+    first = client.post(
+        reverse("visit-risk", args=[visit.pk]),
+        risk_form(visit, contentious_issues="yes", contentious_details="Court order due."),
+    )
+    assert first.status_code == 302
+
+    client.force_login(office)
+    second = client.post(reverse("visit-risk", args=[visit.pk]), stale)
+
+    assert second.status_code == 200
+    assert "Someone else changed this visit" in second.content.decode()
+    assert "Office&#x27;s older view." in second.content.decode()  # what they typed is kept
+    visit.refresh_from_db()
+    assert visit.risk_assessment.contentious_issues is True
+    assert visit.risk_assessment.unknowns != "Office's older view."
+
+
+def test_queue_tells_an_authoriser_which_visits_they_are_on(client, pupil, office, dsl, visitor):
+    make_visit(pupil=pupil, by=office, staff=[dsl, visitor], submit=True)
+    client.force_login(dsl)
+
+    content = client.get(reverse("queue")).content.decode()
+
+    assert "You are on this visit: someone else authorises it (P1)." in content
+
+
+def test_decide_page_says_why_someone_cannot_decide(client, visit, visitor):
+    client.force_login(visitor)
+
+    content = client.get(reverse("visit-decide", args=[visit.pk])).content.decode()
+
+    assert "You cannot decide this visit" in content
+    assert "(P1)" in content
+    assert "Record decision" not in content

@@ -2,20 +2,26 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Fieldset, Layout, Row, Submit
 from django import forms
 
+from schools.validators import validate_phone_number
+
 from .models import RiskAssessment, Visit, VisitType
 from .services import DEFAULT_REPORTING, DETAIL_FIELDS
 
 
-def _yes_no(label, help_text=""):
+def _yes_no(label, help_text="", required=False):
     return forms.TypedChoiceField(
         label=label,
         choices=[("yes", "Yes"), ("no", "No")],
         coerce=lambda value: value == "yes",
         empty_value=None,
-        required=False,
+        required=required,
         widget=forms.RadioSelect,
         help_text=help_text,
     )
+
+
+def _as_yes_no(value):
+    return {True: "yes", False: "no"}.get(value)
 
 
 def _when(label, required=False, help_text=""):
@@ -55,6 +61,7 @@ class VisitForm(forms.ModelForm):
         required=False,
         max_length=40,
         help_text="P13: leave blank to use the number in their staff profile.",
+        validators=[validate_phone_number],
     )
     staff_2 = StaffChoiceField(
         queryset=None,
@@ -63,7 +70,11 @@ class VisitForm(forms.ModelForm):
         help_text="P3: staff go in pairs. A lone visit needs the DSL's or SLT's explicit decision.",
     )
     staff_2_mobile = forms.CharField(
-        label="Their mobile on the visit", required=False, max_length=40, help_text="P13"
+        label="Their mobile on the visit",
+        required=False,
+        max_length=40,
+        help_text="P13",
+        validators=[validate_phone_number],
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
@@ -82,6 +93,9 @@ class VisitForm(forms.ModelForm):
 
     def __init__(self, *args, pupils, staff, **kwargs):
         super().__init__(*args, **kwargs)
+        for name in ("parent_could_come_to_school", "announced"):
+            if self.instance.pk:
+                self.initial[name] = _as_yes_no(getattr(self.instance, name))
         if self.instance.pk:
             del self.fields["pupil"]
             assignments = list(self.instance.assignments.all())
@@ -177,6 +191,10 @@ class VisitForm(forms.ModelForm):
 
 
 class RiskAssessmentForm(forms.ModelForm):
+    """P5: every yes/no question needs an answer; none is taken as "no" by default."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
     class Meta:
         model = RiskAssessment
         fields = list(RiskAssessment.ANSWER_FIELDS)
@@ -194,8 +212,16 @@ class RiskAssessmentForm(forms.ModelForm):
             )
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, visit, **kwargs):
         super().__init__(*args, **kwargs)
+        for name in RiskAssessment.YES_NO_QUESTIONS:
+            model_field = RiskAssessment._meta.get_field(name)
+            self.fields[name] = _yes_no(
+                model_field.verbose_name.capitalize(), model_field.help_text, required=True
+            )
+            if name in self.initial:
+                self.initial[name] = _as_yes_no(self.initial[name])
+        self.initial["version"] = visit.version
         self.helper = FormHelper()
         self.helper.layout = Layout(
             Fieldset(
@@ -216,8 +242,12 @@ class RiskAssessmentForm(forms.ModelForm):
                 "animals_details",
             ),
             Fieldset("Getting there (P5)", "parking_and_valuables", "vehicle_insured"),
+            "version",
             Submit("save", "Save risk assessment", css_class="btn-lg"),
         )
+
+    def answers(self):
+        return {name: self.cleaned_data[name] for name in RiskAssessment.ANSWER_FIELDS}
 
 
 class DecisionForm(forms.Form):

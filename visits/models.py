@@ -5,7 +5,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from schools.models import Pupil, School
+from schools.models import Pupil, Role, School
+from schools.validators import validate_phone_number
 
 
 class Purpose(models.TextChoices):
@@ -133,7 +134,6 @@ class Visit(models.Model):
     class Meta:
         ordering = ["planned_start"]
         indexes = [models.Index(fields=["school", "planned_start"], name="visit_school_start")]
-        permissions = [("authorise_visit", "Can authorise visit")]
 
     def __str__(self):
         local = timezone.localtime(self.planned_start)
@@ -172,7 +172,11 @@ class VisitStaff(models.Model):
 
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="assignments")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    mobile = models.CharField(max_length=40, help_text="P13: the mobile carried on this visit.")
+    mobile = models.CharField(
+        max_length=40,
+        validators=[validate_phone_number],
+        help_text="P13: the mobile carried on this visit.",
+    )
     position = models.PositiveSmallIntegerField(default=1)
 
     class Meta:
@@ -199,29 +203,29 @@ class RiskAssessment(models.Model):
     known_about_family = models.TextField("what is known about the child and family")
     unknowns = models.TextField("what is unknown, and how could that increase the risk", blank=True)
     little_known = models.BooleanField(
-        "little is known about this family", default=False, help_text="P6"
+        "little is known about this family", null=True, help_text="P6"
     )
     other_professionals = models.TextField(
         "allocated social worker / other professionals involved", blank=True
     )
     joint_visit_considered = models.BooleanField(
-        "a joint visit with another professional was considered", default=False
+        "a joint visit with another professional was considered", null=True
     )
     joint_visit_notes = models.TextField("joint visit: decision and why", blank=True)
     previous_aggression = models.BooleanField(
-        "previous contact led to anger, aggression or distress", default=False, help_text="P6"
+        "previous contact led to anger, aggression or distress", null=True, help_text="P6"
     )
     previous_aggression_details = models.TextField(blank=True)
     contentious_issues = models.BooleanField(
-        "the visit is likely to address contentious issues", default=False, help_text="P6"
+        "the visit is likely to address contentious issues", null=True, help_text="P6"
     )
     contentious_details = models.TextField(blank=True)
-    animals = models.BooleanField("animals at the home", default=False, help_text="D4")
+    animals = models.BooleanField("animals at the home", null=True, help_text="D4")
     animals_details = models.TextField(blank=True)
     parking_and_valuables = models.TextField(
         "parking and valuables", blank=True, help_text="Where to park for a quick exit; valuables."
     )
-    vehicle_insured = models.BooleanField("vehicle insurance covers business use", default=False)
+    vehicle_insured = models.BooleanField("vehicle insurance covers business use", null=True)
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -245,24 +249,50 @@ class RiskAssessment(models.Model):
         "vehicle_insured",
     )
 
+    # P5: yes/no questions that must be answered; an unanswered one is None, never "no".
+    YES_NO_QUESTIONS = (
+        "little_known",
+        "joint_visit_considered",
+        "previous_aggression",
+        "contentious_issues",
+        "animals",
+        "vehicle_insured",
+    )
+
     def __str__(self):
         return f"Risk assessment for {self.visit}"
 
+    def unanswered(self):
+        return [
+            self._meta.get_field(name).verbose_name
+            for name in self.YES_NO_QUESTIONS
+            if getattr(self, name) is None
+        ]
+
     def needs_two_staff_to_enter(self):
-        """P6: entering the home in these circumstances always needs two staff."""
-        return self.little_known or self.previous_aggression or self.contentious_issues
+        """P6: entering the home in these circumstances always needs two staff.
+
+        The pupil's record counts as well as the answers: a flag of previous aggression on the
+        record cannot be unticked away on one visit's form.
+        """
+        return bool(
+            self.little_known
+            or self.previous_aggression
+            or self.contentious_issues
+            or self.visit.pupil.previous_aggression
+        )
 
     def risk_flags(self):
         flags = []
         if self.little_known:
             flags.append("Little is known about the family")
-        if self.previous_aggression:
+        if self.previous_aggression or self.visit.pupil.previous_aggression:
             flags.append("Previous anger or aggression")
         if self.contentious_issues:
             flags.append("Contentious issues")
         if self.animals:
             flags.append("Animals at the home")
-        if not self.vehicle_insured:
+        if self.vehicle_insured is not True:
             flags.append("Vehicle insurance for business use not confirmed")
         return flags
 
@@ -284,7 +314,7 @@ class Authorisation(models.Model):
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    decided_as = models.CharField("role of the authoriser", max_length=20)
+    decided_as = models.CharField("role of the authoriser", max_length=20, choices=Role.choices)
     decided_at = models.DateTimeField()
     reason = models.TextField(blank=True)
     lone_visit_reason = models.TextField(

@@ -9,8 +9,9 @@ import datetime
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from schools.models import VISITING_ROLES, Role
+from schools.models import AUTHORISING_ROLES, OVERSIGHT_ROLES, VISITING_ROLES, Role
 from schools.selectors import roles_at
+from schools.validators import is_phone_number
 
 from .models import Purpose, VisitType
 
@@ -55,6 +56,8 @@ def staff_problems(*, school, staff):
             problems.append(
                 f"Record the mobile {name} will carry; the office must be able to call it (P13)."
             )
+        elif not is_phone_number(mobile):
+            problems.append(f"{mobile!r} is not a number the office can dial for {name} (P13).")
     return problems
 
 
@@ -94,8 +97,19 @@ def runs_into_evening(visit):
     return end.time() > evening or start.time() >= evening
 
 
+def start_problems(*, visit, now):
+    """P1: a visit is authorised before it takes place."""
+    if visit.planned_start and visit.planned_start <= now:
+        return ["The planned start has passed: a visit is authorised before it takes place (P1)."]
+    return []
+
+
 def request_problems(*, visit, staff, risk_assessment, now):
-    """Everything a visit request needs before it can go to an authoriser (P3-P8, P13, P10)."""
+    """Everything a visit request needs before it can go to an authoriser (P3-P8, P13, P10).
+
+    Whether its start is still ahead is checked apart (start_problems), so that a visit already
+    under way can still have its details kept right.
+    """
     problems = []
     if visit.purpose not in Purpose.values or not (visit.purpose_detail or "").strip():
         problems.append("Give the purpose of the visit and describe it (P4).")
@@ -112,10 +126,6 @@ def request_problems(*, visit, staff, risk_assessment, now):
             problems.append("The expected end must be after the planned start (P7).")
         elif visit.expected_end - visit.planned_start > datetime.timedelta(hours=12):
             problems.append("A home visit cannot last more than 12 hours; check the times (P7).")
-        if visit.planned_start <= now:
-            problems.append(
-                "The planned start has passed: a visit is authorised before it takes place (P1)."
-            )
     if not (visit.reporting_arrangements or "").strip():
         problems.append("Set the return-to-base and reporting-in arrangements (P7).")
     if not (visit.address or "").strip():
@@ -128,12 +138,18 @@ def request_problems(*, visit, staff, risk_assessment, now):
         problems.append("Record how and when the parent/carer was told of the visit (P8).")
     elif visit.announced and visit.planned_start and visit.parent_told_at >= visit.planned_start:
         problems.append("The parent/carer must be told before the visit starts (P8).")
+    elif visit.announced and visit.parent_told_at > now:
+        problems.append("The time the parent/carer was told cannot be in the future (P8).")
     elif visit.announced is False and not visit.unannounced_reason.strip():
         problems.append("Record the reason for an unannounced visit (P8).")
     if risk_assessment is None:
         problems.append("Complete the risk assessment before asking for authorisation (P5).")
-    elif not (risk_assessment.known_about_family or "").strip():
-        problems.append("Say what is known about the child and family (P5).")
+    else:
+        if not (risk_assessment.known_about_family or "").strip():
+            problems.append("Say what is known about the child and family (P5).")
+        unanswered = risk_assessment.unanswered()
+        if unanswered:
+            problems.append("Answer every risk question (P5): " + "; ".join(unanswered) + ".")
     problems += staff_problems(school=visit.school, staff=staff)
     problems += lone_visit_problems(
         visit=visit, staff_count=len(staff), risk_assessment=risk_assessment
@@ -164,18 +180,37 @@ def lone_decision_problems(*, visit, user, lone_visit_reason):
     return []
 
 
+def is_involved(*, visit, user):
+    """A8: the staff on the visit, whoever planned it and the school's oversight roles."""
+    return (
+        user.pk == visit.created_by_id
+        or user.pk in visit.staff_user_ids()
+        or bool(roles_at(user, visit.school) & OVERSIGHT_ROLES)
+    )
+
+
+def may_complete(*, visit, user):
+    return user.pk in visit.staff_user_ids() or bool(roles_at(user, visit.school) & OVERSIGHT_ROLES)
+
+
+# Closing the record is for the people who oversee safeguarding (A6 arrives with minutes).
+CLOSING_ROLES = AUTHORISING_ROLES
+
+
+def may_close(*, visit, user):
+    return bool(roles_at(user, visit.school) & CLOSING_ROLES)
+
+
 def available_actions(*, visit, user, now):
     """Which of the visit's moves this person may try now; the screens offer only these.
 
-    The services check the rules again when the move is made.
+    The services check the same rules again when the move is made.
     """
-    from schools.models import OVERSIGHT_ROLES
-
     from .models import Status
 
-    roles = roles_at(user, visit.school)
-    on_visit = user.pk in visit.staff_user_ids()
     actions = set()
+    if not is_involved(visit=visit, user=user):
+        return actions
     if visit.is_editable:
         actions |= {"edit", "risk"}
     if visit.status in (Status.DRAFT, Status.CHANGES_REQUESTED):
@@ -187,14 +222,22 @@ def available_actions(*, visit, user, now):
     if (
         visit.status == Status.AUTHORISED
         and visit.planned_start <= now
-        and (on_visit or roles & OVERSIGHT_ROLES)
+        and may_complete(visit=visit, user=user)
     ):
         actions.add("complete")
-    if visit.status == Status.COMPLETED and roles & {
-        Role.DSL,
-        Role.DEPUTY_DSL,
-        Role.HEADTEACHER,
-        Role.SLT,
-    }:
+    if visit.status == Status.COMPLETED and may_close(visit=visit, user=user):
         actions.add("close")
     return actions
+
+
+def decision_blockers(*, visit, user):
+    """Why this person cannot decide this visit now, in words (empty: they can)."""
+    from .models import Status
+
+    if visit.status != Status.SUBMITTED:
+        return [f"This visit is {visit.get_status_display().lower()}, not awaiting a decision."]
+    blockers = authoriser_problems(visit=visit, user=user)
+    if not blockers and visit.is_lone:
+        # Any reason will do here: this asks only whether their role may decide (P3).
+        blockers = lone_decision_problems(visit=visit, user=user, lone_visit_reason="-")
+    return blockers

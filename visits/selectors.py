@@ -5,8 +5,8 @@ import datetime
 from django.db.models import Q
 from django.utils import timezone
 
-from schools.models import SCHEDULE_ROLES
-from schools.selectors import roles_at, schools_for
+from schools.models import SCHEDULE_ROLES, VISITING_ROLES, Role
+from schools.selectors import all_roles, planning_schools, roles_at, schools_for
 
 from .access import visible_visits
 from .models import Status
@@ -44,6 +44,19 @@ def visits_for_queue(user):
 
 def schedule_schools(user):
     return [s for s in schools_for(user) if roles_at(user, s) & SCHEDULE_ROLES]
+
+
+def duties_of(user):
+    """Where a person's work is: it decides their landing page and their menu."""
+    roles = all_roles(user)
+    return {
+        "holds_schedule": bool(schedule_schools(user)),
+        "authorises": bool(authorising_schools(user)),
+        "plans": planning_schools(user).exists(),
+        "visits": bool(roles & VISITING_ROLES),
+        "office": Role.OFFICE in roles,
+        "school_admin": Role.SCHOOL_ADMIN in roles,
+    }
 
 
 def local_day_bounds(day):

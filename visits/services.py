@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from schools.models import OVERSIGHT_ROLES, Role
+from schools.models import Role
 from schools.selectors import roles_at
 
 from .models import (
@@ -27,9 +27,13 @@ from .permissions import visit_sync_permissions
 from .rules import (
     RuleBroken,
     authoriser_problems,
+    is_involved,
     lone_decision_problems,
+    may_close,
+    may_complete,
     request_problems,
     staff_problems,
+    start_problems,
 )
 
 # The request's own fields, as set by the visit form.
@@ -155,17 +159,53 @@ def _may_plan(user, school):
 
 
 def _require_involved(visit, by):
-    """A8: the staff on the visit, its planner and the school's oversight roles act on it."""
-    if (
-        by.pk == visit.created_by_id
-        or by.pk in visit.staff_user_ids()
-        or roles_at(by, visit.school) & OVERSIGHT_ROLES
-    ):
+    if not is_involved(visit=visit, user=by):
+        raise RuleBroken(
+            "Only the staff on this visit, its planner and the school's office and senior staff "
+            "can change it (A8)."
+        )
+
+
+def _require_version(visit, expected_version):
+    if expected_version is not None and expected_version != visit.version:
+        raise RuleBroken(
+            "Someone else changed this visit while you were editing it. Your changes were not "
+            "saved: check them against the visit as it is now, then save again to keep them."
+        )
+
+
+def _apply_details(visit, details):
+    """Set the request's fields from `details`; return the names that changed."""
+    details = dict(details)
+    if "address" in details and not (details["address"] or "").strip():
+        details["address"] = visit.pupil.full_address
+    changed = [
+        name for name in DETAIL_FIELDS if name in details and getattr(visit, name) != details[name]
+    ]
+    for name in changed:
+        setattr(visit, name, details[name])
+    return changed
+
+
+def _recheck_in_flight(*, visit, now, covered, risk_assessment=None):
+    """A submitted or authorised visit stays complete: an edit may not break P3-P8 or P13.
+
+    Once the visit has started, what the authorisation covers (P2) can no longer change.
+    """
+    if visit.status not in (Status.SUBMITTED, Status.AUTHORISED):
         return
-    raise RuleBroken(
-        "Only the staff on this visit, its planner and the school's office and senior staff "
-        "can change it (A8)."
+    problems = request_problems(
+        visit=visit,
+        staff=_staff_pairs(visit),
+        risk_assessment=risk_assessment or _risk_assessment_of(visit),
+        now=now,
     )
+    if covered and visit.status == Status.AUTHORISED and visit.planned_start <= now:
+        problems.append(
+            "The visit has started: its staff, times, address, type and risk answers can no "
+            "longer change (P2). Record it as completed, or cancel it and plan a new visit."
+        )
+    _raise_if(problems)
 
 
 @transaction.atomic
@@ -179,9 +219,7 @@ def visit_create(*, pupil, by, details, staff, now=None):
         raise RuleBroken("Set the planned start and expected end of the visit (P7).")
     _raise_if(staff_problems(school=school, staff=staff))
     visit = Visit(school=school, pupil=pupil, created_by=by, created_at=now)
-    for name in DETAIL_FIELDS:
-        if name in details:
-            setattr(visit, name, details[name])
+    _apply_details(visit, details)
     if not visit.address:
         visit.address = pupil.full_address
     if not visit.reporting_arrangements:
@@ -232,26 +270,20 @@ def visit_update(*, visit, by, details, staff, expected_version=None, now=None):
     _require_involved(visit, by)
     if not visit.is_editable:
         raise RuleBroken(f"A {visit.get_status_display().lower()} visit can no longer be changed.")
-    if expected_version is not None and expected_version != visit.version:
-        raise RuleBroken(
-            "Someone else changed this visit while you were editing it. "
-            "Your changes were not saved; reload the visit to see theirs."
-        )
+    _require_version(visit, expected_version)
     if any(name in details and not details[name] for name in ("planned_start", "expected_end")):
         raise RuleBroken("Set the planned start and expected end of the visit (P7).")
     _raise_if(staff_problems(school=visit.school, staff=staff))
-    changed = [
-        name for name in DETAIL_FIELDS if name in details and getattr(visit, name) != details[name]
-    ]
-    for name in changed:
-        setattr(visit, name, details[name])
-    old_staff_ids = [a.user_id for a in visit.assignments.all()]
+    changed = _apply_details(visit, details)
+    old_staff_ids = {a.user_id for a in visit.assignments.all()}
     staff_changed = _set_staff(visit=visit, staff=staff)
     if not changed and not staff_changed:
         return visit
     covered = [name for name in changed if name in AUTHORISED_FIELDS]
-    if staff_changed and old_staff_ids != [user.pk for user, _ in staff]:
+    # P2 covers who goes, not the order they are listed in.
+    if staff_changed and old_staff_ids != {user.pk for user, _ in staff}:
         covered.append("staff")
+    _recheck_in_flight(visit=visit, now=now, covered=covered)
     shown = changed + (["staff"] if staff_changed else [])
     _event(
         visit=visit,
@@ -268,7 +300,7 @@ def visit_update(*, visit, by, details, staff, expected_version=None, now=None):
 
 
 @transaction.atomic
-def risk_assessment_record(*, visit, by, answers, now=None):
+def risk_assessment_record(*, visit, by, answers, expected_version=None, now=None):
     """P5: record (or revise) the visit's risk assessment."""
     now = now or timezone.now()
     visit = _locked(visit)
@@ -277,6 +309,7 @@ def risk_assessment_record(*, visit, by, answers, now=None):
         raise RuleBroken(
             f"A {visit.get_status_display().lower()} visit's risk assessment can no longer change."
         )
+    _require_version(visit, expected_version)
     risk = _risk_assessment_of(visit)
     if risk is None:
         risk = RiskAssessment(visit=visit)
@@ -296,6 +329,8 @@ def risk_assessment_record(*, visit, by, answers, now=None):
         if before
         else list(RiskAssessment.ANSWER_FIELDS)
     )
+    covered = ["risk assessment"] if before else []
+    _recheck_in_flight(visit=visit, now=now, covered=covered, risk_assessment=risk)
     _event(
         visit=visit,
         kind=EventKind.RISK_ASSESSED,
@@ -303,10 +338,9 @@ def risk_assessment_record(*, visit, by, answers, now=None):
         now=now,
         from_status=visit.status,
         message="; ".join(risk.risk_flags()) or "No risk flags.",
+        data={"changed": changed},
     )
-    _after_change(
-        visit=visit, by=by, now=now, changed=changed, covered=["risk assessment"] if before else []
-    )
+    _after_change(visit=visit, by=by, now=now, changed=changed, covered=covered)
     return risk
 
 
@@ -326,11 +360,12 @@ def last_risk_assessment_for(pupil, *, exclude_visit=None, among=None):
 
 def submission_problems(visit, *, now=None):
     """What still stops the visit going to an authoriser (shown on the visit page)."""
-    return request_problems(
+    now = now or timezone.now()
+    return start_problems(visit=visit, now=now) + request_problems(
         visit=visit,
         staff=_staff_pairs(visit),
         risk_assessment=_risk_assessment_of(visit),
-        now=now or timezone.now(),
+        now=now,
     )
 
 
@@ -358,9 +393,26 @@ def visit_submit(*, visit, by, now=None):
     )
 
 
-def _decision_guard(*, visit, by, expected_version):
+# The state each decision leaves the visit in: pressing the same button again changes nothing.
+DECISION_LEAVES = {
+    Decision.APPROVED: Status.AUTHORISED,
+    Decision.REFUSED: Status.REFUSED,
+    Decision.CHANGES_REQUESTED: Status.CHANGES_REQUESTED,
+}
+
+
+def _decision_guard(*, visit, by, expected_version, decision):
+    """Refuse a decision that cannot be made; return True if it is a repeat of one just made."""
     if visit.status != Status.SUBMITTED:
         latest = visit.authorisations.select_related("decided_by").first()
+        if (
+            latest
+            and latest.visit_version == expected_version
+            and latest.decided_by_id == by.pk
+            and latest.decision == decision
+            and visit.status == DECISION_LEAVES[decision]
+        ):
+            return True
         if latest and latest.visit_version == expected_version:
             who = latest.decided_by.get_full_name() or latest.decided_by.get_username()
             when = timezone.localtime(latest.decided_at).strftime("%H:%M on %d %b")
@@ -376,6 +428,7 @@ def _decision_guard(*, visit, by, expected_version):
             "The request changed since you opened it. Read it again before you decide (P2)."
         )
     _raise_if(authoriser_problems(visit=visit, user=by))
+    return False
 
 
 def _authoriser_role(visit, user):
@@ -413,7 +466,10 @@ def visit_authorise(*, visit, by, expected_version, confirmed, lone_visit_reason
     """P1, P2, P3, P10: authorise the visit, for these staff, exactly as it stands."""
     now = now or timezone.now()
     visit = _locked(visit)
-    _decision_guard(visit=visit, by=by, expected_version=expected_version)
+    if _decision_guard(
+        visit=visit, by=by, expected_version=expected_version, decision=Decision.APPROVED
+    ):
+        return visit
     problems = submission_problems(visit, now=now)
     if visit.is_lone:
         problems += lone_decision_problems(
@@ -479,7 +535,8 @@ def visit_request_changes(*, visit, by, expected_version, reason, now=None):
 def _decide_against(*, visit, by, expected_version, reason, now, decision, status, kind):
     now = now or timezone.now()
     visit = _locked(visit)
-    _decision_guard(visit=visit, by=by, expected_version=expected_version)
+    if _decision_guard(visit=visit, by=by, expected_version=expected_version, decision=decision):
+        return visit
     if not (reason or "").strip():
         raise RuleBroken("Give the reason, so the person who planned the visit knows what to do.")
     _record_decision(visit=visit, by=by, now=now, decision=decision, reason=reason.strip())
@@ -525,14 +582,11 @@ def visit_complete(*, visit, by, now=None):
         )
     if visit.planned_start > now:
         raise RuleBroken("This visit has not started yet.")
-    if by.pk not in visit.staff_user_ids() and not roles_at(by, visit.school) & OVERSIGHT_ROLES:
+    if not may_complete(visit=visit, user=by):
         raise RuleBroken("Only the staff on the visit or the office can record it as completed.")
     return _move(
         visit, to=Status.COMPLETED, kind=EventKind.COMPLETED, by=by, now=now, completed_at=now
     )
-
-
-CLOSING_ROLES = frozenset({Role.DSL, Role.DEPUTY_DSL, Role.HEADTEACHER, Role.SLT})
 
 
 @transaction.atomic
@@ -544,6 +598,6 @@ def visit_close(*, visit, by, now=None):
         return visit
     if visit.status != Status.COMPLETED:
         raise RuleBroken("Only a completed visit can be closed.")
-    if not roles_at(by, visit.school) & CLOSING_ROLES:
+    if not may_close(visit=visit, user=by):
         raise RuleBroken("A visit is closed by the DSL, a deputy DSL, the headteacher or SLT.")
     return _move(visit, to=Status.CLOSED, kind=EventKind.CLOSED, by=by, now=now, closed_at=now)

@@ -9,28 +9,28 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from schools.models import Role
-from schools.selectors import all_roles, pupils_for, schools_for, visiting_staff_of
+from schools.selectors import planning_schools, pupils_for, visiting_staff_of
 
 from . import selectors, services
 from .access import get_visit_for, visible_visits
 from .forms import CancelForm, DecisionForm, RiskAssessmentForm, VisitForm
-from .rules import RuleBroken, available_actions
-
-AUTHORISER_ROLES = {Role.HEADTEACHER, Role.DSL, Role.DEPUTY_DSL, Role.SLT}
+from .models import Visit
+from .rules import RuleBroken, available_actions, decision_blockers
 
 
 @login_required
 def home(request):
-    """Each role lands where its work is."""
-    roles = all_roles(request.user)
-    if Role.OFFICE in roles:
+    """Each person lands where their work is (office: schedule; authorisers: queue; ...)."""
+    duties = selectors.duties_of(request.user)
+    if duties["office"] and duties["holds_schedule"]:
         return redirect("schedule")
-    if roles & AUTHORISER_ROLES:
+    if duties["authorises"]:
         return redirect("queue")
-    if Role.VISITING_STAFF in roles:
+    if duties["holds_schedule"]:
+        return redirect("schedule")
+    if duties["plans"]:
         return redirect("my-visits")
-    if Role.SCHOOL_ADMIN in roles or request.user.is_staff:
+    if duties["school_admin"] or request.user.is_staff:
         return redirect("admin:index")
     return render(request, "visits/no_role.html", status=403)
 
@@ -47,22 +47,28 @@ def _refused(request, error):
         messages.error(request, message)
 
 
-PLANNING_ROLES = [role for role in Role.values if role != Role.SCHOOL_ADMIN]
-
-
 def _planning_choices(user):
     """The pupils and staff this person may plan a visit with: those of their schools."""
-    schools = schools_for(user, roles=PLANNING_ROLES)
+    schools = planning_schools(user)
     return pupils_for(user).filter(school__in=schools), visiting_staff_of(schools)
+
+
+def _keep_typed_with_fresh_version(form, visit):
+    """After an edit conflict, keep what was typed but let a second save, made knowingly, win."""
+    current = Visit.objects.filter(pk=visit.pk).values_list("version", flat=True).first()
+    data = form.data.copy()
+    data["version"] = current
+    form.data = data
 
 
 @login_required
 def my_visits(request):
-    now = timezone.now()
     visits = list(selectors.visits_for_staff(request.user))
-    upcoming = [v for v in visits if v.expected_end >= now and v.is_cancellable]
-    past = [v for v in visits if v not in upcoming]
-    past.sort(key=lambda v: v.planned_start, reverse=True)
+    # Open visits stay at the top until they are done with, even once their time has passed.
+    upcoming = [v for v in visits if v.is_cancellable]
+    past = sorted(
+        (v for v in visits if not v.is_cancellable), key=lambda v: v.planned_start, reverse=True
+    )
     return render(request, "visits/my_visits.html", {"upcoming": upcoming, "past": past[:50]})
 
 
@@ -131,6 +137,7 @@ def visit_edit(request, pk):
             )
         except RuleBroken as error:
             form.add_error(None, error)
+            _keep_typed_with_fresh_version(form, visit)
         else:
             messages.success(request, "Visit saved.")
             return redirect(visit)
@@ -153,25 +160,30 @@ def visit_risk(request, pk):
             visit.pupil, exclude_visit=visit, among=visible_visits(request.user)
         )
     if existing is not None:
-        form = RiskAssessmentForm(request.POST or None, instance=existing)
+        form = RiskAssessmentForm(request.POST or None, instance=existing, visit=visit)
     elif starting_point is not None:
-        form = RiskAssessmentForm(request.POST or None, initial=starting_point.answers())
+        initial = starting_point.answers()
+        form = RiskAssessmentForm(request.POST or None, initial=initial, visit=visit)
     else:
+        # The pupil's record fills what it knows; it never answers "no" on anyone's behalf (P5).
         pupil = visit.pupil
-        form = RiskAssessmentForm(
-            request.POST or None,
-            initial={
-                "animals": pupil.has_animals,
-                "previous_aggression": pupil.previous_aggression,
-                "other_professionals": pupil.social_worker_name,
-            },
-        )
+        initial = {"other_professionals": pupil.social_worker_name}
+        if pupil.has_animals:
+            initial["animals"] = True
+        if pupil.previous_aggression:
+            initial["previous_aggression"] = True
+        form = RiskAssessmentForm(request.POST or None, initial=initial, visit=visit)
     if request.method == "POST" and form.is_valid():
-        answers = {name: form.cleaned_data[name] for name in form.Meta.fields}
         try:
-            services.risk_assessment_record(visit=visit, by=request.user, answers=answers)
+            services.risk_assessment_record(
+                visit=visit,
+                by=request.user,
+                answers=form.answers(),
+                expected_version=form.cleaned_data["version"],
+            )
         except RuleBroken as error:
             form.add_error(None, error)
+            _keep_typed_with_fresh_version(form, visit)
         else:
             messages.success(request, "Risk assessment saved.")
             return redirect(visit)
@@ -232,8 +244,7 @@ def visit_decide(request, pk):
         "form": form,
         "visit": visit,
         "risk": getattr(visit, "risk_assessment", None),
-        "may_decide": "decide"
-        in available_actions(visit=visit, user=request.user, now=timezone.now()),
+        "blockers": decision_blockers(visit=visit, user=request.user),
     }
     return render(request, "visits/decide.html", context)
 
