@@ -1,18 +1,117 @@
+"""The schools admin: the school's settings, people and their roles, pupils and carers.
+
+Superusers are the trust's admins and see every school here. Anyone else sees and edits only
+the schools where they hold the school admin role, and the people, pupils and carers of those
+schools; they never see or set superuser status, groups or individual permissions. Visits are
+another matter: see visits/admin.py (A8 holds for everyone, superusers included).
+"""
+
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Prefetch, Q
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV
 
-from .models import Carer, Membership, Pupil, School, StaffProfile
+from .models import Carer, Membership, Pupil, Role, School, StaffProfile
 from .resources import CarerResource, PupilResource
+from .selectors import schools_for
 
 User = get_user_model()
 
 
+# Who administers what.
+
+
+def administered_school_ids(request):
+    """The pks of the schools `request.user` administers, or None for a superuser (all of them).
+
+    Read once per request: the changelists ask for it several times.
+    """
+    if request.user.is_superuser:
+        return None
+    if not hasattr(request, "_administered_school_ids"):
+        request._administered_school_ids = list(
+            schools_for(request.user, roles=[Role.SCHOOL_ADMIN]).values_list("pk", flat=True)
+        )
+    return request._administered_school_ids
+
+
+def users_in_scope(request):
+    """The people a school admin manages: those with a role at one of their schools, and those
+    with no role anywhere yet (a new starter to be given one). Never a superuser."""
+    users = User.objects.all()
+    ids = administered_school_ids(request)
+    if ids is None:
+        return users
+    return users.filter(is_superuser=False).filter(
+        Q(pk__in=Membership.objects.filter(school_id__in=ids).values("user_id"))
+        | ~Q(pk__in=Membership.objects.values("user_id"))
+    )
+
+
+def may_change_user(request, user):
+    """A school admin changes only people all of whose roles are at schools they administer.
+
+    Someone who also holds a role at another school is shown read-only: a new password or email
+    set here would reach that school's visits too (A8). The trust's admins change them.
+    """
+    ids = administered_school_ids(request)
+    if ids is None:
+        return True
+    if user.is_superuser:
+        return False
+    return not Membership.objects.filter(user=user).exclude(school_id__in=ids).exists()
+
+
+class AdministeredSchoolFilter(admin.RelatedFieldListFilter):
+    """A filter by school that offers a school admin only their own schools."""
+
+    def field_choices(self, field, request, model_admin):
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        ids = administered_school_ids(request)
+        limit = {} if ids is None else {"pk__in": ids}
+        return field.get_choices(include_blank=False, ordering=ordering, limit_choices_to=limit)
+
+
+class _SchoolScopedAdmin:
+    """Rows of the schools the user administers only (all of them for a superuser)."""
+
+    school_lookup = "school"  # the path from the model to its school
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        ids = administered_school_ids(request)
+        if ids is None:
+            return qs
+        return qs.filter(**{f"{self.school_lookup}__in": ids})
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        ids = administered_school_ids(request)
+        if ids is not None:
+            scoped = self.scoped_choices(db_field.name, request, ids)
+            if scoped is not None:
+                kwargs["queryset"] = scoped
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def scoped_choices(self, name, request, ids):
+        """The choices a school admin has for the foreign key `name` (None: the default)."""
+        if name == "school":
+            return School.objects.filter(pk__in=ids)
+        return None
+
+
+# The school's settings.
+
+
+def _role_names(roles):
+    names = [label for value, label in Role.choices if value in roles]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
 class SchoolAdminForm(forms.ModelForm):
-    """The admin builds the fields from SchoolAdmin.fieldsets; this adds the P1 check."""
+    """The admin builds the fields from SchoolAdmin.fieldsets; this adds the P1 and P3 checks."""
 
     def clean(self):
         cleaned = super().clean()
@@ -22,11 +121,29 @@ class SchoolAdminForm(forms.ModelForm):
                 "Tick at least one role that may authorise visits; otherwise no visit can go "
                 "ahead (P1)."
             )
+        policy = cleaned.get("lone_visit_policy")
+        if policy:
+            # The settings as they would be saved, read by the model's own P1 and P3 methods.
+            school = School(
+                lone_visit_policy=policy, **{name: bool(cleaned.get(name)) for name in authorisers}
+            )
+            deciders = school.lone_visit_deciding_roles()
+            if deciders and not deciders & school.authorising_roles():
+                raise forms.ValidationError(
+                    "A lone visit is decided as the visit is authorised, by someone who may both "
+                    "authorise visits (P1) and decide lone visits (P3). Here lone visits are "
+                    f"decided only by the {_role_names(deciders)}, who may not authorise, so no "
+                    "lone visit could ever be authorised. Let them authorise, or choose another "
+                    "lone-visit setting (P1, P3)."
+                )
         return cleaned
 
 
 @admin.register(School)
-class SchoolAdmin(admin.ModelAdmin):
+class SchoolAdmin(_SchoolScopedAdmin, admin.ModelAdmin):
+    """A school admin changes their own school's settings; only the trust adds or deletes."""
+
+    school_lookup = "pk"
     form = SchoolAdminForm
     list_display = ("name", "slug", "office_phone", "lone_visit_policy")
     list_filter = ("lone_visit_policy",)
@@ -70,6 +187,15 @@ class SchoolAdmin(admin.ModelAdmin):
         ),
     )
 
+    def has_add_permission(self, request):
+        return request.user.is_superuser and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+
+# People: the user, their staff profile and their roles at schools.
+
 
 class StaffProfileInline(admin.StackedInline):
     model = StaffProfile
@@ -78,7 +204,9 @@ class StaffProfileInline(admin.StackedInline):
     verbose_name_plural = "staff profile (mobile and vehicle, P12, P13)"
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(_SchoolScopedAdmin, admin.TabularInline):
+    """A school admin sees and gives roles at their own schools only."""
+
     model = Membership
     extra = 1
     fields = ("school", "role")
@@ -87,17 +215,64 @@ class MembershipInline(admin.TabularInline):
 
 admin.site.unregister(User)
 
+# What a school admin may set on a person: never superuser status, groups or permissions.
+SCHOOL_ADMIN_USER_FIELDSETS = (
+    (None, {"fields": ("username", "password")}),
+    ("Personal info", {"fields": ("first_name", "last_name", "email")}),
+    ("Access", {"fields": ("is_active", "is_staff")}),
+    ("Important dates", {"fields": ("last_login", "date_joined")}),
+)
+
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    """Django's user admin plus the person's staff profile and roles, edited in one place."""
+    """Django's user admin plus the person's staff profile and roles, edited in one place.
+
+    A school admin sees the people of their schools and people with no role yet (users_in_scope)
+    and changes only those whose roles are all at their schools (may_change_user).
+    """
 
     inlines = (StaffProfileInline, MembershipInline)
     list_display = ("username", "first_name", "last_name", "email", "roles", "is_active")
-    list_filter = ("is_active", "is_staff", "is_superuser", "memberships__school")
+    list_filter = (
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        ("memberships__school", AdministeredSchoolFilter),
+    )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("memberships__school")
+        qs = super().get_queryset(request)
+        ids = administered_school_ids(request)
+        if ids is None:
+            return qs.prefetch_related("memberships__school")
+        # Only the roles at their own schools are shown to a school admin.
+        return qs.filter(pk__in=users_in_scope(request).values("pk")).prefetch_related(
+            Prefetch(
+                "memberships",
+                queryset=Membership.objects.filter(school_id__in=ids).select_related("school"),
+            )
+        )
+
+    def get_list_filter(self, request):
+        if request.user.is_superuser:
+            return self.list_filter
+        return [f for f in self.list_filter if f != "is_superuser"]
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and not request.user.is_superuser:
+            return SCHOOL_ADMIN_USER_FIELDSETS
+        return super().get_fieldsets(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and not may_change_user(request, obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and not may_change_user(request, obj):
+            return False
+        return super().has_delete_permission(request, obj)
 
     @admin.display(description="roles at schools")
     def roles(self, user):
@@ -107,9 +282,9 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(_SchoolScopedAdmin, admin.ModelAdmin):
     list_display = ("user", "school", "role")
-    list_filter = ("school", "role")
+    list_filter = (("school", AdministeredSchoolFilter), "role")
     search_fields = ("user__username", "user__first_name", "user__last_name", "user__email")
     list_select_related = ("user", "school")
     autocomplete_fields = ("user", "school")
@@ -121,6 +296,12 @@ class MembershipAdmin(admin.ModelAdmin):
         if obj is not None:
             return ("user",)
         return ()
+
+    def scoped_choices(self, name, request, ids):
+        if name == "user":
+            # A role may be given to anyone who can sign in; the school is theirs to choose.
+            return User.objects.filter(is_active=True)
+        return super().scoped_choices(name, request, ids)
 
 
 @admin.register(StaffProfile)
@@ -135,12 +316,38 @@ class StaffProfileAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     autocomplete_fields = ("user",)
 
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(user__in=users_in_scope(request).values("pk"))
 
-class _FileImportExportAdmin(ImportExportModelAdmin):
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user" and not request.user.is_superuser:
+            kwargs["queryset"] = users_in_scope(request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and not may_change_user(request, obj.user):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and not may_change_user(request, obj.user):
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+# Pupils and carers, with CSV import and export.
+
+
+class _FileImportExportAdmin(_SchoolScopedAdmin, ImportExportModelAdmin):
     """CSV in and out; importing needs add and change rights, exporting needs view rights.
 
     django-import-export lets anyone who reaches the changelist import and export unless
     settings name a permission; pupils' and carers' details are too sensitive for that.
+    The import is told who is importing: a school admin's row for another school is refused
+    (schools/resources.py). The export is the changelist's rows, so already scoped.
     """
 
     formats = (CSV,)
@@ -150,6 +357,9 @@ class _FileImportExportAdmin(ImportExportModelAdmin):
 
     def has_export_permission(self, request):
         return self.has_view_permission(request)
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        return {**super().get_import_resource_kwargs(request, **kwargs), "user": request.user}
 
 
 class CarerInline(admin.StackedInline):
@@ -161,7 +371,12 @@ class CarerInline(admin.StackedInline):
 class PupilAdmin(_FileImportExportAdmin):
     resource_classes = (PupilResource,)
     list_display = ("name", "upn", "school", "year_group", "key_worker", "flags")
-    list_filter = ("school", "year_group", "has_animals", "previous_aggression")
+    list_filter = (
+        ("school", AdministeredSchoolFilter),
+        "year_group",
+        "has_animals",
+        "previous_aggression",
+    )
     search_fields = ("first_name", "last_name", "upn", "postcode")
     list_select_related = ("school", "key_worker")
     autocomplete_fields = ("key_worker",)
@@ -190,6 +405,13 @@ class PupilAdmin(_FileImportExportAdmin):
         ),
     )
 
+    def scoped_choices(self, name, request, ids):
+        if name == "key_worker":
+            return User.objects.filter(
+                pk__in=Membership.objects.filter(school_id__in=ids).values("user_id")
+            )
+        return super().scoped_choices(name, request, ids)
+
     @admin.display(description="pupil", ordering="last_name")
     def name(self, pupil):
         return str(pupil)
@@ -206,6 +428,7 @@ class PupilAdmin(_FileImportExportAdmin):
 
 @admin.register(Carer)
 class CarerAdmin(_FileImportExportAdmin):
+    school_lookup = "pupil__school"
     resource_classes = (CarerResource,)
     list_display = (
         "name",
@@ -216,7 +439,11 @@ class CarerAdmin(_FileImportExportAdmin):
         "lives_with_pupil",
         "phone",
     )
-    list_filter = ("pupil__school", "parental_responsibility", "lives_with_pupil")
+    list_filter = (
+        ("pupil__school", AdministeredSchoolFilter),
+        "parental_responsibility",
+        "lives_with_pupil",
+    )
     search_fields = (
         "name",
         "phone",
@@ -227,6 +454,11 @@ class CarerAdmin(_FileImportExportAdmin):
     )
     list_select_related = ("pupil__school",)
     autocomplete_fields = ("pupil",)
+
+    def scoped_choices(self, name, request, ids):
+        if name == "pupil":
+            return Pupil.objects.filter(school_id__in=ids)
+        return super().scoped_choices(name, request, ids)
 
     @admin.display(description="school", ordering="pupil__school__name")
     def school(self, carer):

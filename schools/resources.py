@@ -5,12 +5,17 @@ and is keyed by (school, UPN); a carer row names its pupil by `pupil_upn` and th
 and is keyed by (pupil, carer's name). Importing the same file twice updates rather than
 duplicates. A row that cannot be matched is reported as that row's error and nothing of it is
 saved; it never stops the import with a server error.
+
+The admin tells the resource who is importing (`user=`). Someone who is not a superuser imports
+only rows for the schools where they are school admin: any other school's row is that row's
+error. Without a user (the shell, a management command) every school may be named.
 """
 
 from django.core.exceptions import MultipleObjectsReturned, ValidationError
 from import_export import fields, resources, widgets
 
-from .models import Carer, Pupil, School
+from .models import Carer, Pupil, Role, School
+from .selectors import schools_for
 
 
 class UKDateWidget(widgets.DateWidget):
@@ -82,9 +87,15 @@ def _normalise_header(header):
 class _SchoolFileResource(resources.ModelResource):
     """Shared handling of the files schools send: tidy headers and cells, check the school."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, user=None, **kwargs):
         super().__init__(**kwargs)
         self._schools = {}
+        # The slugs of the schools this user may import into; None: any school.
+        self._allowed_slugs = None
+        if user is not None and not user.is_superuser:
+            self._allowed_slugs = set(
+                schools_for(user, roles=[Role.SCHOOL_ADMIN]).values_list("slug", flat=True)
+            )
 
     def before_import(self, dataset, **kwargs):
         # Spreadsheets say "UPN" or "School " as often as "upn" or "school".
@@ -105,6 +116,13 @@ class _SchoolFileResource(resources.ModelResource):
         slug = row.get("school") or ""
         if not slug:
             raise ValidationError({"school": "Give the school's short code (its slug)."})
+        if self._allowed_slugs is not None and slug not in self._allowed_slugs:
+            raise ValidationError(
+                {
+                    "school": f"You do not administer school {slug!r}: import only the pupils "
+                    "and carers of your own schools."
+                }
+            )
         if slug not in self._schools:
             self._schools[slug] = School.objects.filter(slug=slug).first()
         if self._schools[slug] is None:

@@ -1,4 +1,6 @@
-from django.contrib.auth.models import Group
+from django.apps import apps
+from django.contrib.auth.management import create_permissions
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from .models import OVERSIGHT_ROLES, Membership, School
@@ -30,3 +32,43 @@ def membership_sync_oversight(*, user):
             user.groups.remove(group)
     if hasattr(user, "_roles_cache"):
         del user._roles_cache
+
+
+# What the "School admins" group lets a school admin do in the Django admin. schools/admin.py
+# limits it to the schools where they hold the school admin role; visits/admin.py shows a visit's
+# records only to those A8 lets see the visit, which the school admin role alone never does.
+# Deleting a role is allowed: when someone leaves, taking their role away is what ends their
+# access (A8).
+SCHOOL_ADMINS_GROUP = "School admins"
+SCHOOL_ADMIN_PERMISSIONS = {
+    "schools": {
+        "school": ("change", "view"),
+        "membership": ("add", "change", "delete", "view"),
+        "staffprofile": ("add", "change", "view"),
+        "pupil": ("add", "change", "view"),
+        "carer": ("add", "change", "delete", "view"),
+    },
+    "auth": {"user": ("add", "change", "view")},
+    "visits": {
+        "visit": ("view",),
+        "visitstaff": ("view",),
+        "riskassessment": ("view",),
+        "authorisation": ("view",),
+        "visitevent": ("view",),
+    },
+}
+
+
+def school_admins_group():
+    """The "School admins" group with exactly SCHOOL_ADMIN_PERMISSIONS (made if missing)."""
+    for label in SCHOOL_ADMIN_PERMISSIONS:
+        create_permissions(apps.get_app_config(label), verbosity=0)
+    group, _ = Group.objects.get_or_create(name=SCHOOL_ADMINS_GROUP)
+    wanted = [
+        Permission.objects.get(content_type__app_label=app_label, codename=f"{action}_{model}")
+        for app_label, models in SCHOOL_ADMIN_PERMISSIONS.items()
+        for model, actions in models.items()
+        for action in actions
+    ]
+    group.permissions.set(wanted)
+    return group

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from schools.models import Membership, Role
 from visits import services
-from visits.models import Authorisation, Status, Visit, VisitEvent
+from visits.models import Authorisation, RiskAssessment, Status, Visit, VisitEvent, VisitStaff
 
 from .factories import RISK_ANSWERS, UserFactory, member, visit_details
 
@@ -112,25 +112,85 @@ def confidential_visit(pupil, requester, visitor, partner, head):
     return make
 
 
-# (URL name, method, the visit's state, what a form would post). Each POST is one that would
-# change the visit if the access check let it through. Pages that only show come first, so that
-# the allowed people's POSTs (which may move a visit on) come after every page has been read.
+def _local(when):
+    """A time as a datetime-local input sends it."""
+    return timezone.localtime(when).strftime("%Y-%m-%dT%H:%M") if when else ""
+
+
+YES_NO = {True: "yes", False: "no", None: ""}
+EDIT_YES_NO = ("parent_could_come_to_school", "announced")
+EDITED_PURPOSE = "Changed through the form: school nurse to go too."
+EDITED_CODE_WORD = "foxglove"
+EDITED_UNKNOWNS = "Changed through the form: whether the new partner has moved in."
+
+
+def _edit_data(visit, **changes):
+    """What the edit page posts for the visit as it stands, with `changes`."""
+    data = {}
+    for name in services.DETAIL_FIELDS:
+        value = getattr(visit, name)
+        if name in EDIT_YES_NO:
+            data[name] = YES_NO[value]
+        elif isinstance(value, bool):
+            if value:
+                data[name] = "on"
+        elif isinstance(value, datetime.datetime):
+            data[name] = _local(value)
+        else:
+            data[name] = "" if value is None else value
+    for index, assignment in enumerate(visit.assignments.all(), start=1):
+        data[f"staff_{index}"] = assignment.user_id
+        data[f"staff_{index}_mobile"] = assignment.mobile
+    data["version"] = visit.version
+    return data | changes
+
+
+def _risk_data(visit, **changes):
+    """What the risk assessment page posts for the visit's answers as they stand, with `changes`."""
+    answers = RiskAssessment.objects.get(visit=visit).answers()
+    data = {
+        name: YES_NO[value] if name in RiskAssessment.YES_NO_QUESTIONS else value
+        for name, value in answers.items()
+    }
+    data["version"] = visit.version
+    return data | changes
+
+
+# (URL name, method, the visit's state, what a form would post, whether an allowed person's POST
+# must change the visit). Each POST is one that would change the visit if the access check let it
+# through. Pages that only show come first, so that the allowed people's POSTs (which may move a
+# visit on) come after every page has been read.
 VISIT_URLS = [
-    ("visit-detail", "get", Status.SUBMITTED, None),
-    ("visit-edit", "get", Status.SUBMITTED, None),
-    ("visit-risk", "get", Status.SUBMITTED, None),
-    ("visit-decide", "get", Status.SUBMITTED, None),
-    ("visit-cancel", "get", Status.SUBMITTED, None),
-    ("visit-submit", "post", Status.DRAFT, lambda visit: {}),
+    ("visit-detail", "get", Status.SUBMITTED, None, False),
+    ("visit-edit", "get", Status.SUBMITTED, None, False),
+    ("visit-risk", "get", Status.SUBMITTED, None, False),
+    ("visit-decide", "get", Status.SUBMITTED, None, False),
+    ("visit-cancel", "get", Status.SUBMITTED, None, False),
+    (
+        "visit-edit",
+        "post",
+        Status.SUBMITTED,
+        lambda visit: _edit_data(visit, purpose_detail=EDITED_PURPOSE, code_word=EDITED_CODE_WORD),
+        True,
+    ),
+    (
+        "visit-risk",
+        "post",
+        Status.SUBMITTED,
+        lambda visit: _risk_data(visit, unknowns=EDITED_UNKNOWNS),
+        True,
+    ),
+    ("visit-submit", "post", Status.DRAFT, lambda visit: {}, False),
     (
         "visit-decide",
         "post",
         Status.SUBMITTED,
         lambda visit: {"decision": "approve", "version": visit.version, "confirmed": "on"},
+        False,
     ),
-    ("visit-cancel", "post", Status.SUBMITTED, lambda visit: {"reason": "Not needed."}),
-    ("visit-complete", "post", Status.AUTHORISED, lambda visit: {}),
-    ("visit-close", "post", Status.COMPLETED, lambda visit: {}),
+    ("visit-cancel", "post", Status.SUBMITTED, lambda visit: {"reason": "Not needed."}, True),
+    ("visit-complete", "post", Status.AUTHORISED, lambda visit: {}, False),
+    ("visit-close", "post", Status.COMPLETED, lambda visit: {}, False),
 ]
 
 
@@ -148,38 +208,66 @@ def visits(confidential_visit):
 
 
 def _try_every_url(client, visits):
-    """Yield (what was tried, response, the visit's fingerprint before, and after)."""
-    for name, method, status, data in VISIT_URLS:
-        visit = visits(status)
+    """Yield (what was tried, the matrix row, response, the visit's fingerprint before, after)."""
+    for row in VISIT_URLS:
+        name, method, status, data, _ = row
+        # Read afresh: an earlier POST in the run may have changed the visit (and its version).
+        visit = Visit.objects.get(pk=visits(status).pk)
         before = _fingerprint(visit)
         url = reverse(name, args=[visit.pk])
         response = client.get(url) if method == "get" else client.post(url, data(visit))
-        yield f"{method.upper()} {name} ({status})", response, before, _fingerprint(visit)
+        tried = f"{method.upper()} {name} ({status})"
+        yield tried, row, response, before, _fingerprint(visit)
 
 
 def _fingerprint(visit):
-    """What a POST that got through would change."""
-    visit = Visit.objects.get(pk=visit.pk)
-    return (
-        visit.status,
-        visit.version,
-        VisitEvent.objects.filter(visit=visit).count(),
-        Authorisation.objects.filter(visit=visit).count(),
-    )
+    """What a POST that got through would change: every field of the visit (its version and
+    status among them), who goes, the risk assessment's answers, the events and decisions."""
+    risk = RiskAssessment.objects.filter(visit_id=visit.pk).first()
+    return {
+        "visit": Visit.objects.filter(pk=visit.pk).values().get(),
+        "staff": list(
+            VisitStaff.objects.filter(visit_id=visit.pk).values_list("user_id", "mobile")
+        ),
+        "risk": risk.answers() if risk else None,
+        "events": VisitEvent.objects.filter(visit_id=visit.pk).count(),
+        "authorisations": Authorisation.objects.filter(visit_id=visit.pk).count(),
+    }
+
+
+def _changed(before, after):
+    """The names of what differs between two fingerprints, for a readable failure."""
+    names = []
+    for part in before:
+        if isinstance(before[part], dict) and isinstance(after[part], dict):
+            names += [
+                f"{part}.{key}"
+                for key in before[part].keys() | after[part].keys()
+                if before[part].get(key) != after[part].get(key)
+            ]
+        elif before[part] != after[part]:
+            names.append(f"{part}: {before[part]} -> {after[part]}")
+    return sorted(names)
 
 
 @pytest.mark.parametrize("who", MAY_SEE)
 def test_a8_people_involved_and_oversight_roles_reach_every_visit_url(client, request, visits, who):
     client.force_login(request.getfixturevalue(who))
 
-    refused = [
-        f"{tried}: {response.status_code}"
-        for tried, response, _, _ in _try_every_url(client, visits)
-        # Allowed to know the visit exists: the page, or a refusal naming the rule; never a 404.
-        if response.status_code not in (200, 302)
-    ]
+    wrong = []
+    for tried, row, response, before, after in _try_every_url(client, visits):
+        _, method, _, _, must_change = row
+        # Allowed to know the visit exists: every page opens; a POST is done (a redirect) or
+        # refused with a reason on the page; never a 404.
+        expected = (200,) if method == "get" else (302,) if must_change else (200, 302)
+        if response.status_code not in expected:
+            wrong.append(f"{tried}: {response.status_code}, not {expected}")
+        # Edits and cancelling are open to everyone involved (A8): such a POST that came back
+        # as a redirect but saved nothing would be a silent failure.
+        if must_change and after == before:
+            wrong.append(f"{tried}: changed nothing")
 
-    assert refused == []
+    assert wrong == []
 
 
 @pytest.mark.parametrize("who", MAY_NOT_SEE)
@@ -189,13 +277,13 @@ def test_a8_everyone_else_gets_404_on_every_visit_url_and_changes_nothing(
     client.force_login(request.getfixturevalue(who))
 
     wrong = []
-    for tried, response, before, after in _try_every_url(client, visits):
+    for tried, _, response, before, after in _try_every_url(client, visits):
         if response.status_code != 404:
             wrong.append(f"{tried}: {response.status_code}, not 404")
         if ADDRESS_MARK in response.content.decode():
             wrong.append(f"{tried}: shows the address")
         if after != before:
-            wrong.append(f"{tried}: changed the visit {before} -> {after}")
+            wrong.append(f"{tried}: changed {_changed(before, after)}")
 
     assert wrong == []
 
@@ -204,15 +292,72 @@ def test_a8_anonymous_visitor_is_sent_to_sign_in_on_every_visit_url_and_changes_
     client, visits
 ):
     wrong = []
-    for tried, response, before, after in _try_every_url(client, visits):
+    for tried, _, response, before, after in _try_every_url(client, visits):
         if response.status_code != 302 or not response["Location"].startswith(
             reverse("login") + "?next="
         ):
             wrong.append(f"{tried}: {response.status_code}, not sent to sign in")
         if after != before:
-            wrong.append(f"{tried}: changed the visit {before} -> {after}")
+            wrong.append(f"{tried}: changed {_changed(before, after)}")
 
     assert wrong == []
+
+
+def test_a8_control_office_edit_through_the_form_really_changes_the_visit(
+    client, confidential_visit, office
+):
+    """The control for the refusals above: the same edit POST, from someone allowed, saves."""
+    visit = confidential_visit(Status.SUBMITTED)
+    events = VisitEvent.objects.filter(visit=visit).count()
+    client.force_login(office)
+
+    response = client.post(
+        reverse("visit-edit", args=[visit.pk]),
+        _edit_data(visit, purpose_detail=EDITED_PURPOSE, code_word=EDITED_CODE_WORD),
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("visit-detail", args=[visit.pk])
+    changed = Visit.objects.get(pk=visit.pk)
+    assert (changed.purpose_detail, changed.code_word) == (EDITED_PURPOSE, EDITED_CODE_WORD)
+    assert changed.version == visit.version + 1
+    assert changed.status == Status.SUBMITTED
+    assert changed.address == visit.address
+    assert changed.staff_user_ids() == visit.staff_user_ids()
+    assert VisitEvent.objects.filter(visit=visit).count() == events + 1
+
+
+def test_a8_control_visitor_risk_assessment_through_the_form_really_changes_it(
+    client, confidential_visit, visitor
+):
+    visit = confidential_visit(Status.SUBMITTED)
+    before = RiskAssessment.objects.get(visit=visit).answers()
+    client.force_login(visitor)
+
+    response = client.post(
+        reverse("visit-risk", args=[visit.pk]), _risk_data(visit, unknowns=EDITED_UNKNOWNS)
+    )
+
+    assert response.status_code == 302
+    after = RiskAssessment.objects.get(visit=visit).answers()
+    # Only the text changed: every yes/no answer is kept as it was sent.
+    assert after == before | {"unknowns": EDITED_UNKNOWNS}
+    assert Visit.objects.get(pk=visit.pk).version == visit.version + 1
+
+
+def test_a8_control_office_cancel_through_the_form_really_cancels_the_visit(
+    client, confidential_visit, office
+):
+    visit = confidential_visit(Status.SUBMITTED)
+    client.force_login(office)
+
+    response = client.post(reverse("visit-cancel", args=[visit.pk]), {"reason": "Not needed."})
+
+    assert response.status_code == 302
+    cancelled = Visit.objects.get(pk=visit.pk)
+    assert cancelled.status == Status.CANCELLED
+    assert cancelled.cancel_reason == "Not needed."
+    assert cancelled.cancelled_at is not None
 
 
 def _list_url(page, visit):

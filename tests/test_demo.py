@@ -6,11 +6,13 @@ from urllib.parse import urlsplit
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
 from schools.models import Carer, Membership, Pupil, School, StaffProfile
+from schools.services import SCHOOL_ADMINS_GROUP
 from visits.access import visible_visits
 from visits.management.commands.load_demo import DEMO_PASSWORD, DEMO_SLUG, OTHER_SLUG
 from visits.models import Authorisation, RiskAssessment, Status, Visit, VisitEvent, VisitStaff
@@ -27,6 +29,7 @@ MODELS = (
     RiskAssessment,
     VisitEvent,
     Authorisation,
+    Group,
 )
 
 
@@ -124,6 +127,7 @@ LANDINGS = [
     ("colleague", "my-visits"),
     ("sls-dsl", "queue"),
     ("admin", "admin:index"),
+    ("trust", "admin:index"),
 ]
 
 
@@ -137,11 +141,53 @@ def test_each_demo_login_lands_on_its_roles_page(demo, client, username, page):
     assert urlsplit(response.url).path == reverse(page)
 
 
-def test_demo_admin_is_a_superuser_for_the_django_admin(demo, client):
+def test_demo_admin_is_the_schools_admin_not_a_superuser(demo, client):
+    """The school admin works in the Django admin on Heather Avenue's data only, through the
+    "School admins" group's permissions; A8 keeps every visit's details from them there."""
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.is_staff and not admin.is_superuser
+    assert admin.groups.filter(name=SCHOOL_ADMINS_GROUP).exists()
     assert reverse("admin:index") == "/admin/"
     client.login(username="admin", password=DEMO_PASSWORD)
 
     assert client.get("/admin/").status_code == 200
+    pupils = client.get(reverse("admin:schools_pupil_changelist"))
+    assert pupils.status_code == 200
+    assert {p.school.slug for p in pupils.context["cl"].result_list} == {DEMO_SLUG}
+    users = client.get(reverse("admin:auth_user_changelist"))
+    names = {u.username for u in users.context["cl"].result_list}
+    assert "dsl" in names and not names & {"sls-dsl", "trust"}
+    visits = client.get(reverse("admin:visits_visit_changelist"))
+    assert visits.status_code == 200
+    assert visits.context["cl"].result_count == 0
+
+
+def test_demo_trust_superuser_runs_every_school_but_sees_no_visit(demo, client):
+    trust = get_user_model().objects.get(username="trust")
+    assert trust.is_superuser and not trust.memberships.exists()
+    client.login(username="trust", password=DEMO_PASSWORD)
+
+    schools = client.get(reverse("admin:schools_school_changelist"))
+    assert schools.context["cl"].result_count == School.objects.count() == 2
+    visits = client.get(reverse("admin:visits_visit_changelist"))
+    assert visits.status_code == 200
+    assert visits.context["cl"].result_count == 0  # A8: no role at any school
+
+
+def test_demo_risk_assessments_answer_every_yes_no_question(demo):
+    """P5: an unanswered question is None; the demo answers them all."""
+    questions = (
+        "little_known",
+        "previous_aggression",
+        "contentious_issues",
+        "animals",
+        "joint_visit_considered",
+        "vehicle_insured",
+    )
+    assessments = RiskAssessment.objects.all()
+    assert assessments.exists()
+    for risk in assessments:
+        assert all(getattr(risk, name) in (True, False) for name in questions), risk
 
 
 def test_other_schools_dsl_sees_none_of_the_demo_schools_visits(demo):

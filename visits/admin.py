@@ -5,8 +5,9 @@ bumps the version an authoriser decides on (P2) and writes the timeline. An admi
 round all of that, so these pages only show the records. Authorisations and the timeline are
 append-only records and are read-only here too.
 
-A8 applies in the admin as well: staff who are not superusers see only the visits
-visits/access.py lets them see, even if they hold the model's view permission.
+A8 applies in the admin as well: everyone, superusers included, sees only the visits
+visits/access.py lets them see, whatever model permissions they hold. A superuser with no role
+at the visit's school sees none of its records here.
 """
 
 from django.contrib import admin
@@ -39,14 +40,15 @@ class ReadOnlyMixin:
 
 
 class _VisibleVisitsMixin:
-    """A8: a non-superuser sees only rows of the visits they may see (visits/access.py)."""
+    """A8: everyone sees only rows of the visits they may see (visits/access.py).
+
+    Superusers get no pass: visible_visits() gives them what their school roles give them.
+    """
 
     visit_lookup = "visit"
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
-        if request.user.is_superuser:
-            return qs
         return qs.filter(**{f"{self.visit_lookup}__in": visible_visits(request.user).values("pk")})
 
 

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from schools.models import Carer, LoneVisitPolicy, Membership, Pupil, Role, School, StaffProfile
+from schools.services import school_admins_group
 from visits import services
 from visits.models import Purpose, Status, Visit, VisitType
 
@@ -80,6 +81,8 @@ PEOPLE = [
         "",
         "",
     ),
+    # The trust's IT admin: a superuser with no role at any school, so no visit (A8).
+    ("trust", "Tariq", "Hussain", [], "Trust IT administrator", "07700 900110", "", ""),
 ]
 OTHER_SCHOOL_PEOPLE = [
     (
@@ -104,7 +107,8 @@ NOTES = {
     "visitor": "plans and goes on visits",
     "partner": "goes on visits; asked for a lone one",
     "colleague": "on no visit, so sees none (A8)",
-    "admin": "Django admin (superuser)",
+    "admin": "Django admin, Heather Avenue only (school admin; not a superuser)",
+    "trust": "Django admin, every school (the trust's superuser; sees no visit, A8)",
     "sls-dsl": "St Laurence's: sees none of Heather Avenue's visits",
 }
 
@@ -134,7 +138,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force",
             action="store_true",
-            help="Load even with DEBUG off. The demo has a superuser with a published password.",
+            help="Load even with DEBUG off. The demo has a superuser (`trust`) with a published "
+            "password.",
         )
 
     def handle(self, *args, force=False, **options):
@@ -184,9 +189,15 @@ def load(*, now, stdout):
     )
     people = {row[0]: _person(hai, *row, stdout=stdout) for row in PEOPLE}
     people |= {row[0]: _person(sls, *row, stdout=stdout) for row in OTHER_SCHOOL_PEOPLE}
+    # The school admin works in the Django admin, on Heather Avenue's data only: staff status
+    # and the group's permissions, not a superuser.
     admin = people["admin"]
-    admin.is_staff = admin.is_superuser = True
-    admin.save(update_fields=["is_staff", "is_superuser"])
+    admin.is_staff = True
+    admin.save(update_fields=["is_staff"])
+    admin.groups.add(school_admins_group())
+    trust = people["trust"]
+    trust.is_staff = trust.is_superuser = True
+    trust.save(update_fields=["is_staff", "is_superuser"])
     pupils = _pupils(hai, people, now=now)
     for plan in (_requests, _decisions, _past_visits):
         plan(pupils, people, now=now)
