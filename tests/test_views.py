@@ -756,3 +756,40 @@ def test_decide_page_says_why_someone_cannot_decide(client, visit, visitor):
     assert "You cannot decide this visit" in content
     assert "(P1)" in content
     assert "Record decision" not in content
+
+
+def test_p9_p12_p14_p16_support_rules_are_asked_on_the_form_and_shown_on_the_record(
+    client, pupil, office, visitor, partner
+):
+    told = timezone.now() - datetime.timedelta(days=1)
+    visit = make_visit(
+        pupil=pupil,
+        by=office,
+        staff=[visitor, partner],
+        details={
+            "la_told": True,
+            "la_contact": "Sam Social, Children's Services",
+            "la_told_at": told,
+            "la_confirmed_at": told,
+            "vehicle_description": "Red Kia Picanto",
+            "vehicle_registration": "KP19 ZZT",
+            "code_word": "marigold",
+            "takes_id_badge": True,
+            "resources_note": "Reading book for Poppy",
+        },
+    )
+    client.force_login(office)
+
+    form = client.get(reverse("visit-create")).content.decode()
+    for label in (
+        "Local Authority / Social Services (P9)",
+        "Vehicle registration",
+        "Emergency code word",
+        "Staff take with them (P16)",
+    ):
+        assert label in form
+    record = client.get(reverse("visit-detail", args=[visit.pk])).content.decode()
+    assert "Told Sam Social, Children&#x27;s Services" in record  # P9
+    assert "Red Kia Picanto KP19 ZZT" in record  # P12
+    assert "marigold" in record  # P14
+    assert "ID badge ✓" in record and "Reading book for Poppy" in record  # P16
