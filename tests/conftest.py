@@ -5,6 +5,7 @@ import pytest
 from schools.models import Role
 from visits import services
 
+from .browser import browser_page  # noqa: F401  (a fixture for tests/test_browser.py)
 from .factories import RISK_ANSWERS, PupilFactory, SchoolFactory, member, visit_details
 
 
