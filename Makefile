@@ -36,7 +36,9 @@ format: install
 	$(BIN)/ruff check --fix .
 
 test: lint
-	SECRET_KEY=test-only-secret $(BIN)/python -m pytest $(PYTEST_ARGS)
+	@# Persistent connections would outlive the live server's request threads and
+	@# keep the test database from being dropped.
+	SECRET_KEY=test-only-secret CONN_MAX_AGE=0 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf var $(VENV)

@@ -4,6 +4,7 @@ import os
 import shutil
 
 import pytest
+from django.db import connections
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -36,3 +37,6 @@ def browser_page(live_server):
         yield page
         context.close()
         browser.close()
+        # ORM calls made inside Playwright's context open their own connection; close it
+        # here, in that context, or it keeps the test database from being dropped.
+        connections.close_all()
