@@ -359,7 +359,6 @@ def test_p3_lone_visit_authorised_with_a_reason_records_the_decision(pupil, offi
     assert authorised.status == Status.AUTHORISED
     authorisation = authorised.current_authorisation()
     assert authorisation.lone_visit_reason == "Partner off sick; doorstop only."
-    assert authorisation.is_lone_visit_decision
     event = authorised.events.get(kind=EventKind.AUTHORISED)
     assert "Partner off sick; doorstop only." in event.message
 

@@ -155,7 +155,7 @@ class Visit(models.Model):
         return len(self.staff_members()) == 1
 
     def staff_members(self):
-        """The one or two staff going, in the order they were named."""
+        """The one or two staff going, in the order they were named (prefetch-friendly)."""
         return [assignment.user for assignment in self.assignments.all()]
 
     def staff_user_ids(self):
@@ -339,10 +339,6 @@ class Authorisation(models.Model):
             f"{self.get_decision_display()} by {self.decided_by} "
             f"{timezone.localtime(self.decided_at):%Y-%m-%d %H:%M}"
         )
-
-    @property
-    def is_lone_visit_decision(self):
-        return bool(self.lone_visit_reason)
 
     def covered(self):
         """P2: what this decision covered, read back from its snapshot for people to see."""

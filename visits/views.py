@@ -287,8 +287,11 @@ visit_close = _button(services.visit_close, "Visit closed.")
 @login_required
 def queue(request):
     schools = selectors.authorising_schools(request.user)
-    visits = selectors.visits_for_queue(request.user)
-    return render(request, "visits/queue.html", {"visits": visits, "schools": schools})
+    rows = [
+        (visit, decision_blockers(visit=visit, user=request.user))
+        for visit in selectors.visits_for_queue(request.user)
+    ]
+    return render(request, "visits/queue.html", {"rows": rows, "schools": schools})
 
 
 @login_required
