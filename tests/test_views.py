@@ -745,7 +745,8 @@ def test_queue_tells_an_authoriser_which_visits_they_are_on(client, pupil, offic
 
     content = client.get(reverse("queue")).content.decode()
 
-    assert "You are on this visit: someone else authorises it (P1)." in content
+    assert "You are going on this visit, so someone else must authorise it (P1)." in content
+    assert "Review" not in content
 
 
 def test_decide_page_says_why_someone_cannot_decide(client, visit, visitor):
@@ -793,3 +794,62 @@ def test_p9_p12_p14_p16_support_rules_are_asked_on_the_form_and_shown_on_the_rec
     assert "Red Kia Picanto KP19 ZZT" in record  # P12
     assert "marigold" in record  # P14
     assert "ID badge ✓" in record and "Reading book for Poppy" in record  # P16
+
+
+def test_queue_shows_why_a_lone_visit_is_not_this_authorisers_to_decide(
+    client, school, pupil, office, head, visitor
+):
+    from schools.models import LoneVisitPolicy
+
+    school.lone_visit_policy = LoneVisitPolicy.DSL
+    school.save()
+    make_visit(pupil=pupil, by=office, staff=[visitor], submit=True)
+    client.force_login(head)
+
+    content = client.get(reverse("queue")).content.decode()
+
+    assert "may decide that a visit goes ahead as lone (P3)" in content
+    assert "Review" not in content
+
+
+def test_p13_staff_keep_their_mobile_current_on_their_profile(client, visitor):
+    client.force_login(visitor)
+
+    response = client.post(
+        reverse("my-profile"),
+        {"mobile": "07700 900555", "job_title": "Learning mentor", "vehicle_registration": ""},
+    )
+
+    assert response.status_code == 302
+    visitor.staff_profile.refresh_from_db()
+    assert visitor.staff_profile.mobile == "07700 900555"
+
+
+def test_p13_a_profile_mobile_that_cannot_be_dialled_is_refused_and_kept_on_the_form(
+    client, visitor
+):
+    client.force_login(visitor)
+
+    response = client.post(reverse("my-profile"), {"mobile": "call me", "job_title": "Mentor"})
+
+    assert response.status_code == 200
+    assert "Enter a phone number the office can dial" in response.content.decode()
+    assert 'value="call me"' in response.content.decode()
+    visitor.staff_profile.refresh_from_db()
+    assert visitor.staff_profile.mobile == "07700 900000"
+
+
+def test_pupil_search_finds_by_name_within_the_users_schools(
+    client, school, other_school, pupil, office
+):
+    from .factories import PupilFactory
+
+    PupilFactory(school=school, first_name="Zara", last_name="Quinn")
+    PupilFactory(school=other_school, first_name="Zara", last_name="Elsewhere")
+    client.force_login(office)
+
+    content = client.get(reverse("pupil-list") + "?q=zara").content.decode()
+
+    assert "Quinn, Zara" in content
+    assert "Elsewhere" not in content
+    assert "Pupil, Poppy" not in content
