@@ -63,9 +63,11 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "guardian",
     "import_export",
+    "django_htmx",
     "schools",
     "visits",
     "safeguarding",
+    "escalation",
 ]
 
 MIDDLEWARE = [
@@ -76,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -187,7 +190,38 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE = {}
+# The overdue sweep (escalation/tasks.py): the database is scanned every few seconds, so a lost
+# task or a restarted worker delays an alert by one period at most. Expired runs are dropped
+# rather than queued behind each other after an outage.
+ESCALATION_SWEEP_SECONDS = envint("ESCALATION_SWEEP_SECONDS", 2)
+CELERY_BEAT_SCHEDULER = "homevisits.celery:HeartbeatScheduler"
+CELERY_BEAT_SCHEDULE = {
+    "escalation-sweep": {
+        "task": "escalation.tasks.escalation_sweep",
+        "schedule": float(ESCALATION_SWEEP_SECONDS),
+        "options": {"expires": 4 * ESCALATION_SWEEP_SECONDS},
+    },
+    "notifications-deliver": {
+        "task": "escalation.tasks.notifications_deliver",
+        "schedule": 10.0,
+        "options": {"expires": 20},
+    },
+}
+# Who watches the watcher: the worker and beat write heartbeats this often; /healthz and the
+# board call them down after HEARTBEAT_STALE_SECONDS of silence.
+HEARTBEAT_SECONDS = envint("HEARTBEAT_SECONDS", 10)
+HEARTBEAT_STALE_SECONDS = envint("HEARTBEAT_STALE_SECONDS", 60)
+
+# Notifications (E1-E3, D5): one dotted path per channel. The defaults write to the log; a real
+# gateway is a class with `send(notification)` that raises on failure (escalation/notifiers.py).
+NOTIFIERS = {
+    "email": os.environ.get("NOTIFIER_EMAIL", "escalation.notifiers.LogNotifier"),
+    "sms": os.environ.get("NOTIFIER_SMS", "escalation.notifiers.LogNotifier"),
+}
+# Links in notifications point here.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "homevisits@localhost")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 
 LOGGING = {
     "version": 1,

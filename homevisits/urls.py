@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from escalation import views as escalation_views
 from schools import views as school_views
 from visits import views as visit_views
 
@@ -15,5 +16,7 @@ urlpatterns = [
     path("accounts/profile/", school_views.my_profile, name="my-profile"),
     path("visits/", include("visits.urls")),
     path("pupils/", include("schools.urls")),
+    path("board/", include("escalation.urls")),
+    path("healthz", escalation_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

@@ -3,6 +3,7 @@ import datetime
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from .validators import validate_phone_number
 
@@ -63,11 +64,16 @@ class School(models.Model):
         default=datetime.time(17, 0),
         help_text="P15: a lone visit may not run past this time (school's local time).",
     )
-    office_phone = models.CharField(max_length=40, blank=True)
+    office_phone = models.CharField(
+        max_length=40, blank=True, help_text="Printed on the police-contact instructions (E2)."
+    )
     out_of_hours_phone = models.CharField(
         max_length=40, blank=True, help_text="On-call senior's mobile when the office is closed."
     )
-    office_opens_at = models.TimeField(default=datetime.time(8, 0))
+    office_opens_at = models.TimeField(
+        default=datetime.time(8, 0),
+        help_text="E1: outside office hours (and at weekends) alerts go to the on-call mobile.",
+    )
     office_closes_at = models.TimeField(default=datetime.time(17, 0))
     # Used by check-in and escalation (D1, E1, E2).
     arrival_tolerance_minutes = models.PositiveSmallIntegerField(
@@ -97,6 +103,11 @@ class School(models.Model):
         if self.slt_may_authorise:
             roles.add(Role.SLT)
         return roles
+
+    def office_is_open(self, at):
+        """Out of hours (evenings and weekends) step 1 goes to the on-call senior instead (E1)."""
+        local = timezone.localtime(at)
+        return local.weekday() < 5 and self.office_opens_at <= local.time() < self.office_closes_at
 
     def lone_visit_deciding_roles(self):
         """P3: the roles whose explicit decision allows a lone visit (empty: never)."""

@@ -128,13 +128,13 @@ def test_visit_goes_from_draft_to_closed_with_timestamps_and_one_event_per_move(
         (EventKind.CREATED, office, "", Status.DRAFT),
         (EventKind.SUBMITTED, office, Status.DRAFT, Status.SUBMITTED),
         (EventKind.AUTHORISED, head, Status.SUBMITTED, Status.AUTHORISED),
-        (EventKind.COMPLETED, visitor, Status.AUTHORISED, Status.COMPLETED),
+        (EventKind.LEFT, visitor, Status.AUTHORISED, Status.COMPLETED),
         (EventKind.CLOSED, dsl, Status.COMPLETED, Status.CLOSED),
     ]
     for kind, at in [
         (EventKind.SUBMITTED, submitted),
         (EventKind.AUTHORISED, authorised),
-        (EventKind.COMPLETED, completed),
+        (EventKind.LEFT, completed),
         (EventKind.CLOSED, closed),
     ]:
         assert visit.events.get(kind=kind).at == at
@@ -316,16 +316,16 @@ def test_completing_or_closing_twice_records_each_once(authorised_visit, visitor
     visit.refresh_from_db()
     assert visit.status == Status.CLOSED
     assert visit.closed_at == later
-    assert _count(visit, EventKind.COMPLETED) == 1
+    assert _count(visit, EventKind.LEFT) == 1
     assert _count(visit, EventKind.CLOSED) == 1
-    assert visit.events.get(kind=EventKind.COMPLETED).by == visitor
+    assert visit.events.get(kind=EventKind.LEFT).by == visitor
 
 
 # Illegal moves ----------------------------------------------------------------------------
 
 
 def test_submitted_visit_cannot_be_completed(visit, visitor):
-    with pytest.raises(RuleBroken, match="Only an authorised visit can be completed"):
+    with pytest.raises(RuleBroken, match="Only an authorised visit can be started"):
         _complete(visit, visitor)
     visit.refresh_from_db()
     assert visit.status == Status.SUBMITTED
@@ -370,13 +370,13 @@ def test_staff_on_the_visit_or_oversight_may_complete_it(request, authorised_vis
     person = request.getfixturevalue(who)
     visit = _complete(authorised_visit, person)
     assert visit.status == Status.COMPLETED
-    assert visit.events.get(kind=EventKind.COMPLETED).by == person
+    assert visit.events.get(kind=EventKind.LEFT).by == person
 
 
 @pytest.mark.parametrize("who", ["colleague", "school_admin", "outsider"])
 def test_others_may_not_complete_a_visit(request, authorised_visit, who):
     person = request.getfixturevalue(who)
-    with pytest.raises(RuleBroken, match="Only the staff on the visit"):
+    with pytest.raises(RuleBroken, match="Only the staff on this visit"):
         _complete(authorised_visit, person)
     authorised_visit.refresh_from_db()
     assert authorised_visit.status == Status.AUTHORISED

@@ -34,6 +34,8 @@ class Status(models.TextChoices):
     CHANGES_REQUESTED = "changes_requested", "Changes requested"
     AUTHORISED = "authorised", "Authorised"
     REFUSED = "refused", "Refused"
+    ON_THE_WAY = "on_the_way", "On the way"
+    ON_SITE = "on_site", "Arrived"
     COMPLETED = "completed", "Completed"
     CLOSED = "closed", "Closed"
     CANCELLED = "cancelled", "Cancelled"
@@ -43,10 +45,34 @@ class Status(models.TextChoices):
 EDITABLE_STATES = frozenset(
     {Status.DRAFT, Status.CHANGES_REQUESTED, Status.SUBMITTED, Status.AUTHORISED}
 )
-# States from which a visit may be cancelled (every open one).
+# States from which a visit may be cancelled from the office or the visit page (every open one
+# before staff set off). Once staff are out, only they end it: at the door or by leaving (D1, D3).
 CANCELLABLE_STATES = frozenset(
     {Status.DRAFT, Status.SUBMITTED, Status.CHANGES_REQUESTED, Status.AUTHORISED}
 )
+# The overdue watch runs on these: from authorisation until staff report out (D1, E1).
+WATCHED_STATES = frozenset({Status.AUTHORISED, Status.ON_THE_WAY, Status.ON_SITE})
+
+
+class DeadlineKind(models.TextChoices):
+    ARRIVAL = "arrival", "Arrival check-in"
+    RETURN = "return", "Leaving check-out"
+
+
+class DoorReason(models.TextChoices):
+    """D3-D6: why a visit was called off at the door; the policies' own reasons."""
+
+    PARENT_ABSENT = "parent_absent", "Parent/carer not present after 10 minutes (D3)"
+    PARENT_LATE = "parent_late", "Parent/carer more than 30 minutes late (D3)"
+    ANIMALS = "animals", "Dangerous animals not shut away (D4)"
+    FELT_UNSAFE = "felt_unsafe", "Felt unsafe: left at once (D5)"
+    CHILD_ALONE = "child_alone", "Child found alone or at risk: DSL contacted (D6)"
+    OTHER = "other", "Other"
+
+    @classmethod
+    def safety_reasons(cls):
+        """D5, D6: reasons the headteacher (and for a child at risk, the DSL) must hear of."""
+        return {cls.ANIMALS, cls.FELT_UNSAFE, cls.CHILD_ALONE}
 
 
 class Visit(models.Model):
@@ -130,10 +156,37 @@ class Visit(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.TextField(blank=True)
+    door_reason = models.CharField(
+        "called off at the door because", max_length=20, choices=DoorReason.choices, blank=True
+    )
+
+    # During the visit (D1, D2): one timestamp per check-in, and the last known position.
+    set_off_at = models.DateTimeField(null=True, blank=True)
+    arrived_at = models.DateTimeField(null=True, blank=True)
+    left_at = models.DateTimeField(null=True, blank=True)
+    extended_until = models.DateTimeField(
+        null=True, blank=True, help_text="D2: the visit runs on to this time, by extension."
+    )
+    last_seen_at = models.DateTimeField("last check-in", null=True, blank=True)
+    last_position = models.JSONField(
+        "last known location", null=True, blank=True, help_text="E2: latitude, longitude, accuracy."
+    )
+    # The overdue watch (E1). Recomputed by Visit.refresh_deadline() on every change and cleared
+    # when the sweep (escalation/services.py: overdue_claim_batch) raises its escalation.
+    next_deadline = models.DateTimeField(null=True, blank=True)
+    deadline_kind = models.CharField(max_length=10, choices=DeadlineKind.choices, blank=True)
 
     class Meta:
         ordering = ["planned_start"]
-        indexes = [models.Index(fields=["school", "planned_start"], name="visit_school_start")]
+        indexes = [
+            models.Index(fields=["school", "planned_start"], name="visit_school_start"),
+            # Read every few seconds by the overdue sweep; only watched visits are in it.
+            models.Index(
+                fields=["next_deadline"],
+                name="visit_watched_deadline",
+                condition=models.Q(next_deadline__isnull=False),
+            ),
+        ]
 
     def __str__(self):
         local = timezone.localtime(self.planned_start)
@@ -149,6 +202,42 @@ class Visit(models.Model):
     @property
     def is_cancellable(self):
         return self.status in CANCELLABLE_STATES
+
+    @property
+    def is_watched(self):
+        """The overdue watch applies: authorised and not yet reported out (D1, E1)."""
+        return self.status in WATCHED_STATES
+
+    def expected_back(self):
+        """When staff are due to leave the address: the expected end or its extension (D2)."""
+        if self.extended_until and self.extended_until > self.expected_end:
+            return self.extended_until
+        return self.expected_end
+
+    def expected_arrival(self):
+        if self.extended_until and self.extended_until > self.planned_start:
+            return self.extended_until
+        return self.planned_start
+
+    def compute_deadline(self):
+        """The next moment a missing check-in alerts the office (D1, E1), or (None, "").
+
+        Arrival: the planned start (or an extension the office agreed) plus the school's
+        tolerance. Return: the expected end (or its extension) plus the grace period.
+        """
+        school = self.school
+        if self.status in (Status.AUTHORISED, Status.ON_THE_WAY):
+            tolerance = datetime.timedelta(minutes=school.arrival_tolerance_minutes)
+            return self.expected_arrival() + tolerance, DeadlineKind.ARRIVAL
+        if self.status == Status.ON_SITE:
+            grace = datetime.timedelta(minutes=school.grace_minutes)
+            return self.expected_back() + grace, DeadlineKind.RETURN
+        return None, ""
+
+    def refresh_deadline(self):
+        """Set the watched deadline from the visit's state; return the fields to save."""
+        self.next_deadline, self.deadline_kind = self.compute_deadline()
+        return ["next_deadline", "deadline_kind"]
 
     @property
     def is_lone(self):
@@ -368,12 +457,35 @@ class EventKind(models.TextChoices):
     COMPLETED = "completed", "Completed"
     CLOSED = "closed", "Closed"
     CANCELLED = "cancelled", "Cancelled"
+    SET_OFF = "set_off", "Set off"
+    ARRIVED = "arrived", "Arrived (D1)"
+    EXTENDED = "extended", "Visit extended (D2)"
+    LEFT = "left", "Left safely (D1)"
+    CANCELLED_AT_DOOR = "cancelled_at_door", "Called off at the door"
+    HELP = "help", "I need help (E3)"
+    ESCALATION_RAISED = "escalation_raised", "Office alerted (E1)"
+    POLICE_STEP = "police_step", "Police step raised (E2)"
+    ACKNOWLEDGED = "acknowledged", "Alert acknowledged"
+    CALL = "call", "Office call recorded"
+    POLICE_CALLED = "police_called", "Police called (E2)"
+    ESCALATION_RESOLVED = "escalation_resolved", "Alert resolved"
+    NOTIFICATION_SENT = "notification_sent", "Notification sent"
+    NOTIFICATION_FAILED = "notification_failed", "Notification failed"
+    SAFETY_REPORTED = "safety_reported", "Reported to the headteacher (D5)"
 
 
 class VisitEvent(models.Model):
     """The visit's timeline: who did what, when, and what changed. Append-only."""
 
-    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="events")
+    # Null only for a drill's events, which belong to its escalation alone.
+    visit = models.ForeignKey(Visit, null=True, on_delete=models.CASCADE, related_name="events")
+    escalation = models.ForeignKey(
+        "escalation.Escalation",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="events",
+    )
     kind = models.CharField(max_length=40, choices=EventKind.choices)
     at = models.DateTimeField(default=timezone.now, db_index=True)
     by = models.ForeignKey(
@@ -389,4 +501,5 @@ class VisitEvent(models.Model):
 
     def __str__(self):
         when = timezone.localtime(self.at)
-        return f"{self.get_kind_display()} – visit {self.visit_id} at {when:%Y-%m-%d %H:%M}"
+        about = f"visit {self.visit_id}" if self.visit_id else f"drill {self.escalation_id}"
+        return f"{self.get_kind_display()} – {about} at {when:%Y-%m-%d %H:%M}"

@@ -193,6 +193,48 @@ def may_complete(*, visit, user):
     return user.pk in visit.staff_user_ids() or bool(roles_at(user, visit.school) & OVERSIGHT_ROLES)
 
 
+# D1: staff may set off and report arriving this long before the planned start, no earlier.
+EARLY_START = datetime.timedelta(hours=2)
+# E3: "I need help" stays on the screen this long after staff reported out.
+HELP_AFTER_LEAVING = datetime.timedelta(hours=2)
+
+
+def check_in_problems(*, visit, user, now, action):
+    """D1-D6, E3: may this person make this check-in now?
+
+    Only the staff on the visit check in (set off, arrive, call for help). Leaving and extending
+    may also be recorded by the office for staff who phone in (D1, D2), which the timeline shows.
+    """
+    from .models import Status
+
+    on_visit = user.pk in visit.staff_user_ids()
+    if action in ("extend", "leave") and not on_visit:
+        if not roles_at(user, visit.school) & OVERSIGHT_ROLES:
+            return ["Only the staff on this visit or the office can record this (D1, D2)."]
+    elif not on_visit:
+        return ["Only the staff on this visit can check it in (D1)."]
+    if action == "help":
+        recently_left = visit.left_at is not None and now - visit.left_at <= HELP_AFTER_LEAVING
+        if visit.is_watched or recently_left:
+            return []
+        return ["This visit is not under way: phone 999 if you are in danger (E3)."]
+    allowed = {
+        "set_off": {Status.AUTHORISED},
+        "arrive": {Status.AUTHORISED, Status.ON_THE_WAY},
+        "extend": {Status.ON_SITE},
+        "leave": {Status.AUTHORISED, Status.ON_THE_WAY, Status.ON_SITE},
+        "door": {Status.AUTHORISED, Status.ON_THE_WAY, Status.ON_SITE},
+    }[action]
+    if visit.status not in allowed:
+        if visit.status in (Status.SUBMITTED, Status.DRAFT, Status.CHANGES_REQUESTED):
+            return ["Only an authorised visit can be started (P1)."]
+        return [f"This visit is {visit.get_status_display().lower()}."]
+    if visit.planned_start - EARLY_START > now:
+        local = timezone.localtime(visit.planned_start)
+        return [f"This visit starts at {local:%H:%M on %a %d %b}; check in on the day (D1)."]
+    return []
+
+
 # Closing the record is for the people who oversee safeguarding (A6 arrives with minutes).
 CLOSING_ROLES = AUTHORISING_ROLES
 
@@ -219,12 +261,9 @@ def available_actions(*, visit, user, now):
         actions.add("decide")
     if visit.is_cancellable:
         actions.add("cancel")
-    if (
-        visit.status == Status.AUTHORISED
-        and visit.planned_start <= now
-        and may_complete(visit=visit, user=user)
-    ):
-        actions.add("complete")
+    for action in ("set_off", "arrive", "extend", "leave", "door", "help"):
+        if not check_in_problems(visit=visit, user=user, now=now, action=action):
+            actions.add(action)
     if visit.status == Status.COMPLETED and may_close(visit=visit, user=user):
         actions.add("close")
     return actions

@@ -1,9 +1,4 @@
-"""Every change to a visit goes through one of these functions.
-
-Each checks the policy rules (visits/rules.py), records who and when, and writes one event to
-the visit's timeline. An illegal move raises `RuleBroken` (a ValidationError) with a message for
-the person; repeating a move that has already happened does nothing.
-"""
+"""Before the visit: request, risk assessment and authorisation (P1-P16)."""
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -12,7 +7,7 @@ from django.utils import timezone
 from schools.models import Role
 from schools.selectors import roles_at
 
-from .models import (
+from ..models import (
     CANCELLABLE_STATES,
     Authorisation,
     Decision,
@@ -23,14 +18,13 @@ from .models import (
     VisitEvent,
     VisitStaff,
 )
-from .permissions import visit_sync_permissions
-from .rules import (
+from ..permissions import visit_sync_permissions
+from ..rules import (
     RuleBroken,
     authoriser_problems,
     is_involved,
     lone_decision_problems,
     may_close,
-    may_complete,
     request_problems,
     staff_problems,
     start_problems,
@@ -87,12 +81,13 @@ def _event(*, visit, kind, by, now, from_status="", to_status="", message="", da
 
 
 def _move(visit, *, to, kind, by, now, message="", data=None, **stamps):
-    """Save a transition: the new status, its timestamp columns, and one timeline event."""
+    """Save a transition: the new status, its timestamp columns, the overdue watch's deadline
+    (recomputed on every change), and one timeline event."""
     old = visit.status
     visit.status = to
     for name, value in stamps.items():
         setattr(visit, name, value)
-    visit.save(update_fields=["status", *stamps])
+    visit.save(update_fields=["status", *stamps, *visit.refresh_deadline()])
     _event(
         visit=visit,
         kind=kind,
@@ -258,6 +253,7 @@ def _after_change(*, visit, by, now, changed, covered):
     visit.version = F("version") + 1
     if visit.status == Status.AUTHORISED and covered:
         _withdraw_authorisation(visit=visit, by=by, now=now, changed=covered)
+    visit.refresh_deadline()
     visit.save()
     visit.refresh_from_db()
 
@@ -565,27 +561,6 @@ def visit_cancel(*, visit, by, reason, now=None):
         message=reason.strip(),
         cancelled_at=now,
         cancel_reason=reason.strip(),
-    )
-
-
-@transaction.atomic
-def visit_complete(*, visit, by, now=None):
-    """Record that an authorised visit has taken place."""
-    now = now or timezone.now()
-    visit = _locked(visit)
-    if visit.status == Status.COMPLETED:
-        return visit
-    if visit.status != Status.AUTHORISED:
-        raise RuleBroken(
-            f"Only an authorised visit can be completed; this one is "
-            f"{visit.get_status_display().lower()} (P1)."
-        )
-    if visit.planned_start > now:
-        raise RuleBroken("This visit has not started yet.")
-    if not may_complete(visit=visit, user=by):
-        raise RuleBroken("Only the staff on the visit or the office can record it as completed.")
-    return _move(
-        visit, to=Status.COMPLETED, kind=EventKind.COMPLETED, by=by, now=now, completed_at=now
     )
 
 

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class EscalationConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "escalation"
+    verbose_name = "Overdue escalation (E1-E3)"

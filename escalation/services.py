@@ -1,0 +1,616 @@
+"""The escalation chain (E1-E3): every change to an escalation goes through these functions.
+
+Step 1 (E1): a missed check-in alerts the office (or, out of hours, the on-call senior), who
+phone the staff and record what happened. Step 2 (E2, E3): an unresolved step 1 after the
+school's limit, a cause for concern, the code word or "I need help" raises the police-contact
+instructions and alerts the headteacher and DSL.
+
+Idempotence is kept by the database, not by luck: a missed deadline escalates once
+(Escalation's unique constraint), a step is claimed with a conditional UPDATE, and every
+notification has a unique key. Each function takes `now`, read once by its caller.
+"""
+
+import datetime
+import logging
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from schools.models import Role
+from schools.selectors import roles_at
+from visits.models import EventKind, Visit, VisitEvent, VisitStaff
+from visits.rules import RuleBroken
+
+from .models import CallOutcome, Channel, Escalation, Heartbeat, Kind, Notification, Step
+
+log = logging.getLogger(__name__)
+
+# Roles told when the police step is raised (E2: "the headteacher is told"; A5: the DSL).
+POLICE_STEP_ROLES = (Role.HEADTEACHER, Role.DSL, Role.DEPUTY_DSL)
+# Roles that may act on an alert: the office and senior staff who hold the schedule (P11).
+RESPONDING_ROLES = frozenset({Role.OFFICE, Role.HEADTEACHER, Role.DSL, Role.DEPUTY_DSL, Role.SLT})
+DRILL_ROLES = frozenset({Role.HEADTEACHER, Role.SCHOOL_ADMIN})
+OVERDUE_KINDS = (Kind.ARRIVAL, Kind.RETURN)
+EXTENSION_CHOICES = (15, 30, 60)
+
+
+def _event(esc, *, kind, by, now, message="", data=None):
+    visit = esc.visit
+    status = visit.status if visit else ""
+    return VisitEvent.objects.create(
+        visit=visit,
+        escalation=esc,
+        kind=kind,
+        by=by,
+        at=now,
+        from_status=status,
+        to_status=status,
+        message=message,
+        data=data or {},
+    )
+
+
+def _name(user):
+    return user.get_full_name() or user.get_username()
+
+
+def _link(name, *args):
+    return settings.SITE_URL + reverse(name, args=args)
+
+
+# --- Who is told ---------------------------------------------------------------------------
+
+
+def _people_with(school, roles):
+    return (
+        get_user_model()
+        .objects.filter(
+            is_active=True, memberships__school=school, memberships__role__in=list(roles)
+        )
+        .select_related("staff_profile")
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def _addresses(user):
+    """(channel, address) pairs a person can be reached on: email, and their mobile (P13)."""
+    pairs = []
+    if user.email:
+        pairs.append((Channel.EMAIL, user.email))
+    profile = getattr(user, "staff_profile", None)
+    if profile is not None and profile.mobile:
+        pairs.append((Channel.SMS, profile.mobile))
+    return pairs
+
+
+def _office_recipients(esc, now):
+    """E1: the office in office hours; the on-call senior's mobile when it is closed."""
+    school = esc.school
+    if school.office_is_open(now):
+        people = list(_people_with(school, [Role.OFFICE]))
+        if people:
+            return [(user, _name(user), pair) for user in people for pair in _addresses(user)]
+    if school.out_of_hours_phone:
+        return [(None, "On-call senior", (Channel.SMS, school.out_of_hours_phone))]
+    # Nobody in danger may go unnoticed: with no office and no on-call number, go to the seniors.
+    return _senior_recipients(esc)
+
+
+def _senior_recipients(esc):
+    if esc.is_drill:
+        # A drill never reaches the police step's real contacts: only whoever started it.
+        user = esc.raised_by
+        return [(user, _name(user), pair) for pair in _addresses(user)] if user else []
+    people = _people_with(esc.school, POLICE_STEP_ROLES)
+    return [(user, _name(user), pair) for user in people for pair in _addresses(user)]
+
+
+def _queue(esc, *, purpose, recipients, subject, body, now, visit=None):
+    """Write outbox rows for `recipients`; a row already written for this purpose is kept.
+
+    Rows are written in the caller's transaction: the step and its messages commit together.
+    """
+    about = f"esc{esc.pk}" if esc is not None else f"visit{visit.pk}"
+    visit = visit or esc.visit
+    rows = [
+        Notification(
+            key=f"{about}:{purpose}:{channel}:{address}"[:255],
+            school=visit.school if esc is None else esc.school,
+            escalation=esc,
+            visit=visit,
+            recipient=user,
+            recipient_label=label,
+            channel=channel,
+            address=address,
+            subject=subject,
+            body=body,
+            is_drill=bool(esc and esc.is_drill),
+            created_at=now,
+            next_attempt_at=now,
+        )
+        for user, label, (channel, address) in recipients
+    ]
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+# --- What is said --------------------------------------------------------------------------
+
+
+def staff_lines(visit):
+    """Names and mobiles of the staff on a visit, for a message read on a phone."""
+    return [f"{_name(a.user)} {a.mobile}" for a in visit.assignments.select_related("user").all()]
+
+
+def _summary(esc):
+    if esc.visit is None:
+        return "DRILL: practice overdue alert. No one is in danger; respond as you would."
+    visit = esc.visit
+    local = timezone.localtime
+    due = (
+        f"due {local(esc.deadline):%H:%M}"
+        if esc.deadline
+        else f"raised {local(esc.raised_at):%H:%M}"
+    )
+    return (
+        f"{esc.get_kind_display()} ({due}): home visit to {visit.pupil}, "
+        f"{visit.address.splitlines()[0] if visit.address else ''}. "
+        f"Staff: {'; '.join(staff_lines(visit))}."
+    )
+
+
+def _prefix(esc):
+    return "[DRILL] " if esc.is_drill else ""
+
+
+def _step1_message(esc):
+    subject = f"{_prefix(esc)}Home visit overdue: phone the staff now (E1)"
+    body = (
+        f"{_summary(esc)}\nPhone them now, then record what happened: "
+        f"{_link('escalation-detail', esc.pk)}"
+    )
+    return subject, body
+
+
+def _police_message(esc):
+    if esc.is_drill:
+        subject = "[DRILL] Police step reached in a practice alert: do NOT call 999"
+    else:
+        subject = "POLICE STEP: staff on a home visit may be in danger (E2)"
+    body = (
+        f"{_summary(esc)}\nReason: {esc.police_step_reason}\n"
+        f"Police-contact instructions: {_link('escalation-police', esc.pk)}"
+    )
+    return subject, body
+
+
+# --- Raising and stepping up ---------------------------------------------------------------
+
+
+def _raise_step1(esc, *, now):
+    """E1: the office (or the on-call senior) is alerted and must phone the staff."""
+    school = esc.school
+    esc.out_of_hours = not school.office_is_open(now)
+    esc.police_due_at = now + datetime.timedelta(minutes=school.escalation_step2_minutes)
+    esc.save(update_fields=["out_of_hours", "police_due_at"])
+    who = "the on-call senior (office closed)" if esc.out_of_hours else "the office"
+    _event(
+        esc,
+        kind=EventKind.ESCALATION_RAISED,
+        by=esc.raised_by,
+        now=now,
+        message=f"{esc.get_kind_display()}: {who} alerted to phone the staff (E1).",
+    )
+    subject, body = _step1_message(esc)
+    _queue(
+        esc,
+        purpose="step1",
+        recipients=_office_recipients(esc, now),
+        subject=subject,
+        body=body,
+        now=now,
+    )
+
+
+def _claim_police_step(esc, *, by, now, reason):
+    """E2, E3: raise the police step once; a second caller (or worker) finds it done."""
+    claimed = Escalation.objects.filter(pk=esc.pk, step=Step.OFFICE, resolved_at__isnull=True)
+    if not claimed.update(
+        step=Step.POLICE, police_step_at=now, police_due_at=None, police_step_reason=reason
+    ):
+        return False
+    esc.refresh_from_db()
+    _event(
+        esc,
+        kind=EventKind.POLICE_STEP,
+        by=by,
+        now=now,
+        message=f"{reason} Police-contact instructions raised; headteacher and DSL alerted.",
+    )
+    subject, body = _police_message(esc)
+    recipients = _senior_recipients(esc) + _office_recipients(esc, now)
+    _queue(esc, purpose="step2", recipients=recipients, subject=subject, body=body, now=now)
+    return True
+
+
+def _escalate_overdue(visit, *, now):
+    """E1: one watched visit past its deadline. Returns whether a new alert was raised."""
+    deadline, kind = visit.next_deadline, visit.deadline_kind
+    # The escalation takes over the watch; the next state change sets a new deadline.
+    Visit.objects.filter(pk=visit.pk).update(next_deadline=None, deadline_kind="")
+    if Escalation.objects.filter(visit=visit, resolved_at__isnull=True).exists():
+        return False  # already being handled: its police step still runs on time
+    esc, created = Escalation.objects.get_or_create(
+        visit=visit,
+        kind=kind,
+        deadline=deadline,
+        defaults={"school": visit.school, "raised_at": now},
+    )
+    if created:
+        _raise_step1(esc, now=now)
+    return created
+
+
+def overdue_claim_batch(*, now, limit=200):
+    """Claim up to `limit` visits past their deadline and raise their alerts.
+
+    Returns (claimed, raised). Rows are locked with SKIP LOCKED, so workers running at once
+    share the work; each visit has its own savepoint, so one that raises holds up no other.
+    """
+    raised = 0
+    with transaction.atomic():
+        due = list(
+            Visit.objects.filter(next_deadline__lte=now)
+            .select_related("school", "pupil")
+            .order_by("next_deadline")
+            .select_for_update(skip_locked=True, of=("self",))[:limit]
+        )
+        for visit in due:
+            try:
+                with transaction.atomic():
+                    raised += _escalate_overdue(visit, now=now)
+            except Exception:
+                # Left watched: the next sweep tries again, and the log says why.
+                log.exception("Could not escalate overdue visit %s", visit.pk)
+    return len(due), raised
+
+
+def police_step_batch(*, now, limit=200):
+    """E2: step 1 alerts not resolved within the school's limit go to the police step."""
+    done = 0
+    with transaction.atomic():
+        due = list(
+            Escalation.objects.filter(police_due_at__lte=now, resolved_at__isnull=True)
+            .select_related("school", "visit__pupil", "raised_by")
+            .order_by("police_due_at")
+            .select_for_update(skip_locked=True, of=("self",))[:limit]
+        )
+        for esc in due:
+            minutes = esc.school.escalation_step2_minutes
+            try:
+                with transaction.atomic():
+                    done += _claim_police_step(
+                        esc,
+                        by=None,
+                        now=now,
+                        reason=f"Step 1 not resolved within {minutes} minutes (E2).",
+                    )
+            except Exception:
+                log.exception("Could not raise the police step for escalation %s", esc.pk)
+    return done
+
+
+def sweep(*, now, limit=200, rounds=50):
+    """One pass of the overdue watch: claim every due deadline, then every due police step.
+
+    Bounded by `rounds` batches so a single run ends; the next beat tick carries on.
+    """
+    claimed_total = raised_total = 0
+    for _ in range(rounds):
+        claimed, raised = overdue_claim_batch(now=now, limit=limit)
+        claimed_total += claimed
+        raised_total += raised
+        if claimed < limit:
+            break
+    police = 0
+    for _ in range(rounds):
+        done = police_step_batch(now=now, limit=limit)
+        police += done
+        if done < limit:
+            break
+    return {"claimed": claimed_total, "raised": raised_total, "police": police}
+
+
+# --- Emergencies: "I need help" and the code word (E3) -------------------------------------
+
+
+def emergency_raise(*, visit, by, now, kind, reason):
+    """E3: straight to the police step, joining the visit's open alert if it has one."""
+    esc = Escalation.objects.filter(visit=visit, resolved_at__isnull=True).first()
+    if esc is None:
+        try:
+            with transaction.atomic():
+                esc = Escalation.objects.create(
+                    school=visit.school, visit=visit, kind=kind, raised_at=now, raised_by=by
+                )
+        except IntegrityError:
+            # Two taps (or both staff) at once: the other one made the alert; join it.
+            esc = Escalation.objects.get(visit=visit, resolved_at__isnull=True)
+    _claim_police_step(esc, by=by, now=now, reason=reason)
+    if kind == Kind.HELP:
+        _tell_partner(esc, by=by, now=now)
+    return esc
+
+
+def _tell_partner(esc, *, by, now):
+    """Either one's "I need help" escalates, and the other member of staff is told."""
+    others = VisitStaff.objects.filter(visit=esc.visit).exclude(user=by).select_related("user")
+    recipients = [(a.user, _name(a.user), (Channel.SMS, a.mobile)) for a in others]
+    body = (
+        f"{_name(by)} pressed I NEED HELP on your home visit at "
+        f"{timezone.localtime(now):%H:%M}. The school is calling the police. "
+        "If you are safe, get to safety; if you can, phone the office."
+    )
+    _queue(
+        esc,
+        purpose=f"partner-help-{by.pk}",
+        recipients=recipients,
+        subject="Your partner needs help",
+        body=body,
+        now=now,
+    )
+
+
+# --- The office's response -----------------------------------------------------------------
+
+
+def _require_responder(esc, by):
+    if not roles_at(by, esc.school) & RESPONDING_ROLES:
+        raise RuleBroken("Alerts are handled by the office and senior staff (E1).")
+
+
+def _locked(esc):
+    return (
+        Escalation.objects.select_for_update()
+        .select_related("school", "visit__school", "visit__pupil", "raised_by")
+        .get(pk=esc.pk)
+    )
+
+
+def _acknowledge(esc, *, by, now):
+    if esc.acknowledged_at is None:
+        esc.acknowledged_at, esc.acknowledged_by = now, by
+        esc.save(update_fields=["acknowledged_at", "acknowledged_by"])
+        seconds = int(esc.response_seconds())
+        _event(
+            esc,
+            kind=EventKind.ACKNOWLEDGED,
+            by=by,
+            now=now,
+            message=f"Acknowledged {seconds // 60} min {seconds % 60} s after it was raised.",
+            data={"response_seconds": seconds},
+        )
+
+
+@transaction.atomic
+def escalation_acknowledge(*, escalation, by, now=None):
+    """The alert is seen: the sound stops on every board. Its response time is recorded."""
+    now = now or timezone.now()
+    esc = _locked(escalation)
+    _require_responder(esc, by)
+    _acknowledge(esc, by=by, now=now)
+    return esc
+
+
+def _restart_watch(visit, *, now, minutes):
+    """Staff are safe as of now: watch them again from now (plus `minutes` more, if agreed)."""
+    if visit is None or not visit.is_watched:
+        return
+    until = now + datetime.timedelta(minutes=minutes)
+    if visit.extended_until is None or until > visit.extended_until:
+        visit.extended_until = until
+    visit.save(update_fields=["extended_until", *visit.refresh_deadline()])
+
+
+def _resolve(esc, *, by, now, resolution):
+    esc.resolved_at, esc.resolved_by, esc.resolution = now, by, resolution
+    esc.police_due_at = None
+    esc.save(update_fields=["resolved_at", "resolved_by", "resolution", "police_due_at"])
+    _event(esc, kind=EventKind.ESCALATION_RESOLVED, by=by, now=now, message=resolution)
+
+
+@transaction.atomic
+def escalation_record_call(*, escalation, by, outcome, note="", extend_minutes=0, now=None):
+    """E1: the office phoned the staff; what happened decides the next step."""
+    now = now or timezone.now()
+    esc = _locked(escalation)
+    _require_responder(esc, by)
+    if not esc.is_open:
+        raise RuleBroken("This alert is already resolved.")
+    if outcome not in CallOutcome.values:
+        raise RuleBroken("Say what happened on the call.")
+    if extend_minutes and extend_minutes not in EXTENSION_CHOICES:
+        raise RuleBroken("Extend by 15, 30 or 60 minutes (D2).")
+    _acknowledge(esc, by=by, now=now)
+    label = CallOutcome(outcome).label
+    message = f"{label}. {note.strip()}".strip()
+    _event(esc, kind=EventKind.CALL, by=by, now=now, message=message, data={"outcome": outcome})
+    if outcome == CallOutcome.REACHED_SAFE:
+        extra = f" Extended by {extend_minutes} minutes (D2)." if extend_minutes else ""
+        _resolve(esc, by=by, now=now, resolution=f"Staff reached by phone and safe.{extra}")
+        _restart_watch(esc.visit, now=now, minutes=extend_minutes)
+    elif outcome == CallOutcome.CONCERN:
+        _claim_police_step(
+            esc,
+            by=by,
+            now=now,
+            reason=f"{_name(by)} recorded a cause for concern (E2). {note}".strip(),
+        )
+    elif outcome == CallOutcome.CODE_WORD:
+        _claim_police_step(
+            esc, by=by, now=now, reason=f"{_name(by)} recorded that the code word was used (E3)."
+        )
+    return esc
+
+
+@transaction.atomic
+def code_word_record(*, visit, by, now=None):
+    """E3: staff said the code word on the phone: straight to the police step."""
+    now = now or timezone.now()
+    visit = Visit.objects.select_for_update().select_related("school", "pupil").get(pk=visit.pk)
+    if not roles_at(by, visit.school) & RESPONDING_ROLES:
+        raise RuleBroken("The code word is recorded by the office or senior staff (E3).")
+    return emergency_raise(
+        visit=visit,
+        by=by,
+        now=now,
+        kind=Kind.CODE_WORD,
+        reason=f"{_name(by)} recorded that the code word was used (E3).",
+    )
+
+
+@transaction.atomic
+def escalation_record_police_call(*, escalation, by, reference, called_at=None, now=None):
+    """E2: when the police were called and their reference."""
+    now = now or timezone.now()
+    esc = _locked(escalation)
+    _require_responder(esc, by)
+    if not esc.at_police_step:
+        raise RuleBroken("The police are called at the police step (E2); raise it first.")
+    called_at = called_at or now
+    if called_at > now:
+        raise RuleBroken("The time the police were called cannot be in the future.")
+    reference = (reference or "").strip()
+    if (esc.police_called_at, esc.police_reference) == (called_at, reference):
+        return esc
+    esc.police_called_at, esc.police_reference, esc.police_called_by = called_at, reference, by
+    esc.save(update_fields=["police_called_at", "police_reference", "police_called_by"])
+    _acknowledge(esc, by=by, now=now)
+    when = timezone.localtime(called_at)
+    _event(
+        esc,
+        kind=EventKind.POLICE_CALLED,
+        by=by,
+        now=now,
+        message=f"Police called at {when:%H:%M}; reference {reference or 'not given yet'}.",
+    )
+    return esc
+
+
+@transaction.atomic
+def escalation_raise_police_step(*, escalation, by, reason, now=None):
+    """E2: someone decides not to wait for the limit."""
+    now = now or timezone.now()
+    esc = _locked(escalation)
+    _require_responder(esc, by)
+    if not esc.is_open:
+        raise RuleBroken("This alert is already resolved.")
+    reason = (reason or "").strip() or "Raised by hand."
+    _claim_police_step(esc, by=by, now=now, reason=f"{_name(by)}: {reason}")
+    return esc
+
+
+@transaction.atomic
+def escalation_resolve(*, escalation, by, resolution, now=None):
+    """Close the alert with what happened; staff still out are watched again from now."""
+    now = now or timezone.now()
+    esc = _locked(escalation)
+    _require_responder(esc, by)
+    if not esc.is_open:
+        return esc
+    resolution = (resolution or "").strip()
+    if not resolution:
+        raise RuleBroken("Record how the alert ended (who was reached, where staff are now).")
+    _acknowledge(esc, by=by, now=now)
+    _resolve(esc, by=by, now=now, resolution=resolution)
+    _restart_watch(esc.visit, now=now, minutes=0)
+    return esc
+
+
+def overdue_resolve_on_check_in(*, visit, by, now, what):
+    """Staff checked in by themselves: an open step-1 overdue alert is answered.
+
+    A police-step alert stays open: a check-in could be made under duress, and only the
+    office closes it, having spoken to the staff.
+    """
+    esc = (
+        Escalation.objects.select_for_update()
+        .filter(visit=visit, resolved_at__isnull=True, kind__in=OVERDUE_KINDS, step=Step.OFFICE)
+        .first()
+    )
+    if esc is None:
+        return None
+    esc.visit = visit
+    _resolve(esc, by=by, now=now, resolution=f"{_name(by)} checked in: {what}.")
+    return esc
+
+
+def safety_report(*, visit, by, now, reason, child_at_risk):
+    """D5: a visit called off or ended for safety is reported to the headteacher; D6: a child
+    alone or at risk goes to the DSL too."""
+    roles = [Role.HEADTEACHER] + ([Role.DSL, Role.DEPUTY_DSL] if child_at_risk else [])
+    people = _people_with(visit.school, roles)
+    recipients = [(user, _name(user), pair) for user in people for pair in _addresses(user)]
+    subject = "Home visit called off for safety (D5)"
+    if child_at_risk:
+        subject += ": child at risk (D6)"
+    body = (
+        f"{_name(by)} called off the home visit to {visit.pupil} at "
+        f"{timezone.localtime(now):%H:%M}: {reason}\n{_link('visit-detail', visit.pk)}"
+    )
+    _queue(
+        None,
+        visit=visit,
+        purpose="safety",
+        recipients=recipients,
+        subject=subject,
+        body=body,
+        now=now,
+    )
+    told = ", ".join(sorted({label for _, label, _ in recipients})) or "nobody (no contact details)"
+    VisitEvent.objects.create(
+        visit=visit,
+        kind=EventKind.SAFETY_REPORTED,
+        by=by,
+        at=now,
+        from_status=visit.status,
+        to_status=visit.status,
+        message=f"Reported to {told}.",
+    )
+
+
+# --- Drills ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def drill_start(*, school, by, now=None):
+    """A practice overdue alert: the office's response is timed; no real contact at step 2."""
+    now = now or timezone.now()
+    if not roles_at(by, school) & DRILL_ROLES:
+        raise RuleBroken("A drill is started by the headteacher or a school admin.")
+    esc = Escalation.objects.create(
+        school=school, kind=Kind.DRILL, is_drill=True, raised_at=now, raised_by=by
+    )
+    _raise_step1(esc, now=now)
+    return esc
+
+
+# --- The watcher's own health ----------------------------------------------------------------
+
+
+def heartbeat_write(name, *, now=None):
+    Heartbeat.objects.update_or_create(name=name, defaults={"at": now or timezone.now()})
+
+
+WATCHERS = ("worker", "beat")
+
+
+def watchers_down(*, now):
+    """The parts of the overdue watch that have been silent too long (empty: all running)."""
+    stale = datetime.timedelta(seconds=settings.HEARTBEAT_STALE_SECONDS)
+    seen = dict(Heartbeat.objects.filter(name__in=WATCHERS).values_list("name", "at"))
+    return [name for name in WATCHERS if name not in seen or now - seen[name] > stale]

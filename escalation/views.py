@@ -1,0 +1,264 @@
+"""The office's live board, alerts and the police-contact instructions; thin views over
+escalation/services.py."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from schools.models import School
+from schools.selectors import roles_at
+from visits.rules import RuleBroken
+from visits.selectors import schedule_schools
+
+from . import selectors, services
+from .access import get_escalation_for
+from .forms import CallForm, PoliceCallForm, PoliceStepForm, ResolveForm
+
+
+def _board_context(request, now):
+    return {
+        "rows": selectors.board_visits(request.user, now=now),
+        "alerts": selectors.open_alerts(request.user),
+        "watchers_down": services.watchers_down(now=now),
+        "now": now,
+    }
+
+
+def _holds_board(user):
+    schools = schedule_schools(user)
+    if not schools:
+        raise PermissionDenied("The board is for the office and senior staff (P11, E1).")
+    return schools
+
+
+@login_required
+def board(request):
+    """E1: every visit active today, the most urgent first; polls itself for changes."""
+    schools = _holds_board(request.user)
+    context = _board_context(request, timezone.now())
+    context["drill_schools"] = [
+        s for s in schools if roles_at(request.user, s) & services.DRILL_ROLES
+    ]
+    return render(request, "escalation/board.html", context)
+
+
+@never_cache
+def board_rows(request):
+    """The board's live part, fetched by htmx every few seconds."""
+    if not request.user.is_authenticated:
+        # A board left open past the session's end goes to the login page, not a broken swap.
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = reverse("login") + "?next=" + reverse("board")
+        return response
+    _holds_board(request.user)
+    return render(request, "escalation/_board_rows.html", _board_context(request, timezone.now()))
+
+
+@login_required
+def escalation_detail(request, pk):
+    esc = get_escalation_for(request.user, pk)
+    context = {
+        "esc": esc,
+        "timeline": selectors.alert_timeline(esc),
+        "call_form": CallForm(),
+        "police_form": PoliceCallForm(),
+        "resolve_form": ResolveForm(),
+        "step_form": PoliceStepForm(),
+    }
+    return render(request, "escalation/detail.html", context)
+
+
+@login_required
+def police_instructions(request, pk):
+    """E2: one printable page in large type, to read out on the phone to 999."""
+    esc = get_escalation_for(request.user, pk)
+    now = timezone.now()
+    visit = esc.visit
+    overdue = None
+    if visit is not None and esc.deadline:
+        overdue = int((now - esc.deadline).total_seconds() // 60)
+    context = {
+        "esc": esc,
+        "visit": visit,
+        "staff": list(visit.assignments.all()) if visit else [],
+        "risk": getattr(visit, "risk_assessment", None) if visit else None,
+        "carers": list(visit.pupil.carers.all()) if visit else [],
+        "overdue_minutes": overdue,
+        "now": now,
+    }
+    return render(request, "escalation/police.html", context)
+
+
+def _act(request, esc, call, done):
+    try:
+        call()
+    except RuleBroken as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, done)
+    return redirect(request.POST.get("next") or esc.get_absolute_url())
+
+
+@login_required
+@require_POST
+def escalation_acknowledge(request, pk):
+    esc = get_escalation_for(request.user, pk)
+    if request.htmx:
+        try:
+            services.escalation_acknowledge(escalation=esc, by=request.user)
+        except RuleBroken as error:
+            return HttpResponse(" ".join(error.messages), status=403)
+        return render(
+            request, "escalation/_board_rows.html", _board_context(request, timezone.now())
+        )
+    return _act(
+        request,
+        esc,
+        lambda: services.escalation_acknowledge(escalation=esc, by=request.user),
+        "Alert acknowledged.",
+    )
+
+
+@login_required
+@require_POST
+def escalation_call(request, pk):
+    esc = get_escalation_for(request.user, pk)
+    form = CallForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, esc, form=form, name="call_form")
+    data = form.cleaned_data
+    return _act(
+        request,
+        esc,
+        lambda: services.escalation_record_call(
+            escalation=esc,
+            by=request.user,
+            outcome=data["outcome"],
+            note=data["note"],
+            extend_minutes=data["extend_minutes"] or 0,
+        ),
+        "Call recorded.",
+    )
+
+
+@login_required
+@require_POST
+def escalation_police_called(request, pk):
+    esc = get_escalation_for(request.user, pk)
+    form = PoliceCallForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, esc, form=form, name="police_form")
+    data = form.cleaned_data
+    return _act(
+        request,
+        esc,
+        lambda: services.escalation_record_police_call(
+            escalation=esc,
+            by=request.user,
+            reference=data["reference"],
+            called_at=data["called_at"],
+        ),
+        "Police call recorded.",
+    )
+
+
+@login_required
+@require_POST
+def escalation_police_step(request, pk):
+    esc = get_escalation_for(request.user, pk)
+    form = PoliceStepForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    return _act(
+        request,
+        esc,
+        lambda: services.escalation_raise_police_step(
+            escalation=esc,
+            by=request.user,
+            reason=reason,
+        ),
+        "Police step raised: follow the police-contact instructions.",
+    )
+
+
+@login_required
+@require_POST
+def escalation_resolve(request, pk):
+    esc = get_escalation_for(request.user, pk)
+    form = ResolveForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, esc, form=form, name="resolve_form")
+    return _act(
+        request,
+        esc,
+        lambda: services.escalation_resolve(
+            escalation=esc,
+            by=request.user,
+            resolution=form.cleaned_data["resolution"],
+        ),
+        "Alert resolved.",
+    )
+
+
+def _invalid(request, esc, *, form, name):
+    """Show the alert again with the form's errors and what was typed (400)."""
+    context = {
+        "esc": esc,
+        "timeline": selectors.alert_timeline(esc),
+        "call_form": CallForm(),
+        "police_form": PoliceCallForm(),
+        "resolve_form": ResolveForm(),
+        "step_form": PoliceStepForm(),
+        name: form,
+    }
+    return render(request, "escalation/detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def drill_start(request):
+    school = get_object_or_404(School, pk=request.POST.get("school") or 0)
+    try:
+        esc = services.drill_start(school=school, by=request.user)
+    except RuleBroken as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect("board")
+    messages.success(request, "Drill started: the office's response is being timed.")
+    return redirect(esc)
+
+
+@never_cache
+def healthz(request):
+    """200 when the overdue watch can run; 503 naming what is down (for monitoring)."""
+    now = timezone.now()
+    down = []
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:
+        down.append("database")
+    if not _broker_ok():
+        down.append("broker")
+    if "database" not in down:
+        down += services.watchers_down(now=now)
+    body = {"status": "ok" if not down else "down", "down": down}
+    return JsonResponse(body, status=503 if down else 200)
+
+
+def _broker_ok():
+    from homevisits.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True
+    except Exception:
+        return False

@@ -1,0 +1,65 @@
+"""Every change to a visit goes through one of these functions.
+
+Each checks the policy rules (visits/rules.py), records who and when, and writes one event to
+the visit's timeline. An illegal move raises `RuleBroken` (a ValidationError) with a message for
+the person; repeating a move that has already happened does nothing.
+
+planning.py: request, risk assessment, authorisation (P1-P16). checkins.py: on the day (D1-D6,
+E3). The escalation chain itself (E1-E3) is in escalation/services.py.
+"""
+
+from .checkins import (
+    EXTENSION_MINUTES,
+    clean_position,
+    visit_arrive,
+    visit_cancel_at_door,
+    visit_complete,
+    visit_extend,
+    visit_leave,
+    visit_need_help,
+    visit_set_off,
+)
+from .planning import (
+    AUTHORISED_FIELDS,
+    DEFAULT_REPORTING,
+    DETAIL_FIELDS,
+    last_risk_assessment_for,
+    risk_assessment_record,
+    submission_problems,
+    visit_authorise,
+    visit_cancel,
+    visit_close,
+    visit_create,
+    visit_refuse,
+    visit_request_changes,
+    visit_snapshot,
+    visit_submit,
+    visit_update,
+)
+
+__all__ = [
+    "AUTHORISED_FIELDS",
+    "DEFAULT_REPORTING",
+    "DETAIL_FIELDS",
+    "EXTENSION_MINUTES",
+    "clean_position",
+    "last_risk_assessment_for",
+    "risk_assessment_record",
+    "submission_problems",
+    "visit_arrive",
+    "visit_authorise",
+    "visit_cancel",
+    "visit_cancel_at_door",
+    "visit_close",
+    "visit_complete",
+    "visit_create",
+    "visit_extend",
+    "visit_leave",
+    "visit_need_help",
+    "visit_refuse",
+    "visit_request_changes",
+    "visit_set_off",
+    "visit_snapshot",
+    "visit_submit",
+    "visit_update",
+]
