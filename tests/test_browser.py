@@ -26,7 +26,7 @@ def test_a_visit_is_planned_assessed_authorised_and_scheduled_on_a_tablet(
     day = timezone.localdate() + datetime.timedelta(days=2)
 
     _sign_in(page, base, office)
-    assert page.url.endswith("/visits/schedule/")  # the office lands on the schedule
+    assert page.url.endswith("/board/")  # the office lands on the live board
 
     page.goto(base + "/visits/new/")
     page.select_option("#id_pupil", str(pupil.pk))

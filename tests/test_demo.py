@@ -117,7 +117,7 @@ def test_demo_visits_today_are_still_to_come(demo):
 
 
 LANDINGS = [
-    ("office", "schedule"),
+    ("office", "board"),
     ("head", "queue"),
     ("dsl", "queue"),
     ("deputy", "queue"),

@@ -153,7 +153,7 @@ def test_a_head_who_does_not_authorise_lands_on_the_schedule(client, school, hea
     assert client.get("/").url == reverse("schedule")
 
 
-def test_open_visit_past_its_end_stays_under_coming_up_until_done(
+def test_open_visit_past_its_end_stays_at_the_top_under_today_until_done(
     client, authorised_visit, visitor
 ):
     later = authorised_visit.expected_end + datetime.timedelta(hours=2)
@@ -161,4 +161,6 @@ def test_open_visit_past_its_end_stays_under_coming_up_until_done(
         client.force_login(visitor)
         response = client.get(reverse("my-visits"))
     assert response.status_code == 200
-    assert [v.pk for v in response.context["upcoming"]] == [authorised_visit.pk]
+    # Staff see it first, with its check-in button, until they report out (D1).
+    assert [v.pk for v in response.context["today"]] == [authorised_visit.pk]
+    assert authorised_visit.pk not in [v.pk for v in response.context["upcoming"]]

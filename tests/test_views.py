@@ -123,20 +123,20 @@ def test_login_page_renders(client):
     assert "Sign in" in response.content.decode()
 
 
-def test_signing_in_through_the_form_lands_the_office_on_the_schedule(client, office):
+def test_signing_in_through_the_form_lands_the_office_on_the_live_board(client, office):
     response = client.post(
         reverse("login"), {"username": "office", "password": "pw", "next": "/"}, follow=True
     )
 
-    assert response.redirect_chain[-1][0] == reverse("schedule")
+    assert response.redirect_chain[-1][0] == reverse("board")
     assert response.status_code == 200
-    assert "Home visit schedule" in response.content.decode()
+    assert "Visits today: live board" in response.content.decode()
 
 
 @pytest.mark.parametrize(
     ("who", "page", "heading"),
     [
-        ("office", "schedule", "Home visit schedule"),
+        ("office", "board", "Visits today: live board"),
         ("head", "queue", "Visits awaiting authorisation"),
         ("dsl", "queue", "Visits awaiting authorisation"),
         ("deputy", "queue", "Visits awaiting authorisation"),

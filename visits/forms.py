@@ -4,8 +4,8 @@ from django import forms
 
 from schools.validators import validate_phone_number
 
-from .models import RiskAssessment, Visit, VisitType
-from .services import DEFAULT_REPORTING, DETAIL_FIELDS
+from .models import DoorReason, RiskAssessment, Visit, VisitType
+from .services import DEFAULT_REPORTING, DETAIL_FIELDS, EXTENSION_MINUTES
 
 
 def _yes_no(label, help_text="", required=False):
@@ -292,3 +292,38 @@ class CancelForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.add_input(Submit("cancel", "Cancel the visit", css_class="btn-danger btn-lg"))
+
+
+class PositionFields(forms.Form):
+    """E2: where the browser says the phone is; filled by static/js/checkin.js when allowed."""
+
+    lat = forms.FloatField(required=False, widget=forms.HiddenInput)
+    lng = forms.FloatField(required=False, widget=forms.HiddenInput)
+    accuracy = forms.FloatField(required=False, widget=forms.HiddenInput)
+
+    def position(self):
+        data = self.cleaned_data if self.is_valid() else {}
+        if data.get("lat") is None or data.get("lng") is None:
+            return None
+        return {"lat": data["lat"], "lng": data["lng"], "accuracy": data.get("accuracy")}
+
+
+class ExtendForm(PositionFields):
+    minutes = forms.TypedChoiceField(
+        label="Extend by",
+        choices=[(m, f"{m} minutes") for m in EXTENSION_MINUTES],
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(label="Why is it running longer? (D2)", max_length=500)
+
+
+class DoorForm(PositionFields):
+    reason = forms.ChoiceField(
+        label="Why are you calling it off?", choices=DoorReason.choices, widget=forms.RadioSelect
+    )
+    note = forms.CharField(
+        label="Anything the office should know",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

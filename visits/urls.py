@@ -15,4 +15,14 @@ urlpatterns = [
     path("<int:pk>/cancel/", views.visit_cancel, name="visit-cancel"),
     path("<int:pk>/complete/", views.visit_complete, name="visit-complete"),
     path("<int:pk>/close/", views.visit_close, name="visit-close"),
+    path("<int:pk>/on-visit/", views.on_visit, name="visit-on"),
+    path(
+        "<int:pk>/check/<str:action>/",
+        views.visit_check_in,
+        name="visit-check-in",
+    ),
+    path("<int:pk>/extend/", views.visit_extend, name="visit-extend"),
+    path("<int:pk>/door/", views.visit_door, name="visit-door"),
+    path("<int:pk>/help/", views.visit_help, name="visit-help"),
+    path("<int:pk>/code-word/", views.visit_code_word, name="visit-code-word"),
 ]

@@ -5,25 +5,37 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from schools.selectors import planning_schools, pupils_for, visiting_staff_of
+from escalation.selectors import on_visit_alert, staff_today
+from escalation.services import RESPONDING_ROLES, code_word_record
+from schools.selectors import planning_schools, pupils_for, roles_at, visiting_staff_of
 
 from . import selectors, services
 from .access import get_visit_for, visible_visits
-from .forms import CancelForm, DecisionForm, RiskAssessmentForm, VisitForm
+from .forms import (
+    CancelForm,
+    DecisionForm,
+    DoorForm,
+    ExtendForm,
+    PositionFields,
+    RiskAssessmentForm,
+    VisitForm,
+)
 from .models import Visit
 from .rules import RuleBroken, available_actions, decision_blockers
 
 
 @login_required
 def home(request):
-    """Each person lands where their work is (office: schedule; authorisers: queue; ...)."""
+    """Each person lands where their work is (office: the live board; authorisers: queue; ...)."""
     duties = selectors.duties_of(request.user)
     if duties["office"] and duties["holds_schedule"]:
-        return redirect("schedule")
+        return redirect("board")
     if duties["authorises"]:
         return redirect("queue")
     if duties["holds_schedule"]:
@@ -63,13 +75,16 @@ def _keep_typed_with_fresh_version(form, visit):
 
 @login_required
 def my_visits(request):
-    visits = list(selectors.visits_for_staff(request.user))
+    now = timezone.now()
+    today = list(staff_today(request.user, now=now))
+    visits = [v for v in selectors.visits_for_staff(request.user) if v not in today]
     # Open visits stay at the top until they are done with, even once their time has passed.
     upcoming = [v for v in visits if v.is_cancellable]
     past = sorted(
         (v for v in visits if not v.is_cancellable), key=lambda v: v.planned_start, reverse=True
     )
-    return render(request, "visits/my_visits.html", {"upcoming": upcoming, "past": past[:50]})
+    context = {"today": today, "upcoming": upcoming, "past": past[:50]}
+    return render(request, "visits/my_visits.html", context)
 
 
 @login_required
@@ -115,6 +130,9 @@ def visit_detail(request, pk):
         "authorisations": visit.authorisations.select_related("decided_by"),
         "problems": services.submission_problems(visit, now=now) if "submit" in actions else [],
         "risk": getattr(visit, "risk_assessment", None),
+        "is_staff_on_visit": request.user.pk in visit.staff_user_ids(),
+        "may_record_code_word": visit.is_watched
+        and bool(roles_at(request.user, visit.school) & RESPONDING_ROLES),
     }
     return render(request, "visits/visit_detail.html", context)
 
@@ -280,7 +298,6 @@ def _button(service, done):
     return view
 
 
-visit_complete = _button(services.visit_complete, "Visit recorded as completed.")
 visit_close = _button(services.visit_close, "Visit closed.")
 
 
@@ -322,3 +339,154 @@ def schedule(request):
         "next_day": day + datetime.timedelta(days=1),
     }
     return render(request, "visits/schedule.html", context)
+
+
+# On the day (D1-D6, E3): the staff's phone screen and its buttons -----------------------------
+
+
+@login_required
+def on_visit(request, pk):
+    """The screen staff keep open on a phone during the visit: big buttons, one per check-in."""
+    visit = get_visit_for(request.user, pk)
+    now = timezone.now()
+    context = {
+        "visit": visit,
+        "actions": available_actions(visit=visit, user=request.user, now=now),
+        "alert": on_visit_alert(visit),
+        "extend_form": ExtendForm(),
+        "door_form": DoorForm(),
+        "now": now,
+    }
+    return render(request, "visits/on_visit.html", context)
+
+
+CHECK_INS = {
+    "set-off": (services.visit_set_off, "Set off recorded. Safe journey."),
+    "arrive": (services.visit_arrive, "Arrival recorded (D1)."),
+    "leave": (services.visit_leave, "Leaving recorded: the visit is complete (D1)."),
+}
+
+
+@login_required
+@require_POST
+def visit_check_in(request, pk, action):
+    """One tap: set off, arrived or left safely, with the phone's position if it gave one."""
+    visit = get_visit_for(request.user, pk)
+    if action not in CHECK_INS:
+        raise Http404("No such check-in.")
+    service, done = CHECK_INS[action]
+    position = PositionFields(request.POST).position()
+    try:
+        service(visit=visit, by=request.user, position=position)
+    except RuleBroken as error:
+        _refused(request, error)
+    else:
+        messages.success(request, done)
+    return redirect(request.POST.get("next") or reverse("visit-on", args=[visit.pk]))
+
+
+def _on_visit_with(request, visit, **forms):
+    context = {
+        "visit": visit,
+        "actions": available_actions(visit=visit, user=request.user, now=timezone.now()),
+        "alert": on_visit_alert(visit),
+        "extend_form": ExtendForm(),
+        "door_form": DoorForm(),
+        **forms,
+    }
+    return render(request, "visits/on_visit.html", context, status=400)
+
+
+@login_required
+@require_POST
+def visit_extend(request, pk):
+    """D2: the visit runs longer; the return deadline moves."""
+    visit = get_visit_for(request.user, pk)
+    form = ExtendForm(request.POST)
+    if form.is_valid():
+        try:
+            services.visit_extend(
+                visit=visit,
+                by=request.user,
+                minutes=form.cleaned_data["minutes"],
+                reason=form.cleaned_data["reason"],
+                position=form.position(),
+            )
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Extension recorded; the office can see it (D2).")
+            return redirect("visit-on", pk=visit.pk)
+    return _on_visit_with(request, visit, extend_form=form)
+
+
+@login_required
+@require_POST
+def visit_door(request, pk):
+    """D3-D6: call the visit off at the door and leave."""
+    visit = get_visit_for(request.user, pk)
+    form = DoorForm(request.POST)
+    if form.is_valid():
+        try:
+            services.visit_cancel_at_door(
+                visit=visit,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+                position=form.position(),
+            )
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Visit called off and your leaving recorded.")
+            return redirect("visit-on", pk=visit.pk)
+    return _on_visit_with(request, visit, door_form=form)
+
+
+@login_required
+def visit_help(request, pk):
+    """E3: "I need help". The screen's button asks to confirm in place; without JavaScript this
+    page asks instead. Either way one confirmed POST escalates at once."""
+    visit = get_visit_for(request.user, pk)
+    if request.method != "POST":
+        return render(request, "visits/help_confirm.html", {"visit": visit})
+    try:
+        services.visit_need_help(
+            visit=visit, by=request.user, position=PositionFields(request.POST).position()
+        )
+    except RuleBroken as error:
+        _refused(request, error)
+    else:
+        messages.error(
+            request,
+            "Help is on its way: the office and police step are raised. "
+            "If you can, call 999 yourself.",
+        )
+    return redirect("visit-on", pk=visit.pk)
+
+
+@login_required
+@require_POST
+def visit_code_word(request, pk):
+    """E3: the office heard the code word on the phone: police step at once."""
+    visit = get_visit_for(request.user, pk)
+    try:
+        esc = code_word_record(visit=visit, by=request.user)
+    except RuleBroken as error:
+        _refused(request, error)
+        return redirect(visit)
+    return redirect("escalation-police", pk=esc.pk)
+
+
+@login_required
+@require_POST
+def visit_complete(request, pk):
+    """The office records staff who phoned to say they have left (D1)."""
+    visit = get_visit_for(request.user, pk)
+    try:
+        services.visit_leave(visit=visit, by=request.user)
+    except RuleBroken as error:
+        _refused(request, error)
+    else:
+        messages.success(request, "Recorded: staff have left (D1).")
+    return redirect(visit)
