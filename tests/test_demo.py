@@ -204,3 +204,28 @@ def test_demo_colleague_on_no_visit_sees_none(demo):
     colleague = get_user_model().objects.get(username="colleague")
 
     assert not visible_visits(colleague).exists()
+
+
+def test_demo_visit_under_way_goes_overdue_about_three_minutes_after_loading(demo):
+    """The README promises a newcomer watching the board sees the whole chain (E1, E2)."""
+    from escalation.models import Escalation, Step
+    from escalation.services import sweep
+
+    on_site = Visit.objects.get(school__slug=DEMO_SLUG, status=Status.ON_SITE)
+    now = timezone.now()
+    assert 150 <= (on_site.next_deadline - now).total_seconds() <= 190
+
+    assert sweep(now=now)["raised"] == 0
+    assert sweep(now=on_site.next_deadline)["raised"] == 1
+    alert = Escalation.objects.get(visit=on_site)
+    assert alert.step == Step.OFFICE
+    sweep(now=alert.police_due_at)
+    alert.refresh_from_db()
+    assert alert.step == Step.POLICE
+
+
+def test_demo_has_a_visit_on_its_way_with_its_arrival_still_ahead(demo):
+    on_the_way = Visit.objects.get(school__slug=DEMO_SLUG, status=Status.ON_THE_WAY)
+
+    assert on_the_way.next_deadline > timezone.now()
+    assert on_the_way.deadline_kind == "arrival"

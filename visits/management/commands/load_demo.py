@@ -99,13 +99,13 @@ OTHER_SCHOOL_PEOPLE = [
 
 # Said in the summary: what each login is for.
 NOTES = {
-    "office": "plans visits, holds the schedule",
+    "office": "watches the live board: a visit goes overdue 3 minutes after loading",
     "head": "authorises",
     "dsl": "authorises, decides lone visits, also visits",
     "deputy": "authorises, decides lone visits",
     "slt": "authorises",
     "visitor": "plans and goes on visits",
-    "partner": "goes on visits; asked for a lone one",
+    "partner": "goes on visits (one under way now, going overdue); asked for a lone one",
     "colleague": "on no visit, so sees none (A8)",
     "admin": "Django admin, Heather Avenue only (school admin; not a superuser)",
     "trust": "Django admin, every school (the trust's superuser; sees no visit, A8)",
@@ -199,7 +199,7 @@ def load(*, now, stdout):
     trust.is_staff = trust.is_superuser = True
     trust.save(update_fields=["is_staff", "is_superuser"])
     pupils = _pupils(hai, people, now=now)
-    for plan in (_requests, _decisions, _past_visits):
+    for plan in (_requests, _decisions, _past_visits, _on_the_day):
         plan(pupils, people, now=now)
     _other_school(sls, people["sls-dsl"], now=now)
 
@@ -363,6 +363,30 @@ PUPILS = [
         "dsl",
         {},
         [("Nicola Robinson", "Mother", "07700 900312")],
+    ),
+    (
+        "harry",
+        "Harry",
+        "Walsh",
+        "Year 1",
+        (6, 3),
+        "9 Gosforth Lane\nDronfield",
+        "S18 9ZL",
+        "visitor",
+        {"has_animals": True, "known_risks": "Large dog; mother asks staff to wait at the gate."},
+        [("Kelly Walsh", "Mother", "07700 900313")],
+    ),
+    (
+        "grace",
+        "Grace",
+        "Patel",
+        "Year 2",
+        (1, 22),
+        "2 Snape Hill Crescent\nDronfield",
+        "S18 9ZM",
+        "dsl",
+        {},
+        [("Meera Patel", "Mother", "07700 900314")],
     ),
 ]
 
@@ -729,6 +753,64 @@ def _past_visits(pupils, people, *, now):
     )
     services.visit_complete(visit=mia, by=dsl, now=closed_start + datetime.timedelta(hours=1))
     services.visit_close(visit=mia, by=dsl, now=now - 4 * DAY)
+
+
+# The visit in progress is due out this long after the demo loads, so a newcomer watching the
+# live board sees it go overdue, alert the office, and then (15 minutes on) the police step.
+OVERDUE_AFTER = datetime.timedelta(minutes=3)
+
+
+def _on_the_day(pupils, people, *, now):
+    """Visits under way now: one on site that goes overdue soon after loading, one on its way."""
+    office, head = people["office"], people["head"]
+    visitor, partner, dsl, deputy = (
+        people["visitor"],
+        people["partner"],
+        people["dsl"],
+        people["deputy"],
+    )
+    grace = datetime.timedelta(minutes=pupils["harry"].school.grace_minutes)
+    expected_end = (now + OVERDUE_AFTER - grace).replace(microsecond=0)
+    start = expected_end - datetime.timedelta(minutes=45)
+    harry = _plan(
+        pupils["harry"],
+        office,
+        [visitor, partner],
+        _details(
+            start,
+            minutes=45,
+            purpose=Purpose.ATTENDANCE,
+            purpose_detail="Harry has missed eight days; mother not answering calls.",
+            code_word="heron",
+        ),
+        now=now - DAY,
+        risk={"animals": True, "animals_details": "Large dog: ask for it to be shut away (D4)."},
+    )
+    _authorised(services.visit_submit(visit=harry, by=office, now=now - DAY), head, now=now - DAY)
+    sheffield = {"lat": 53.3006, "lng": -1.4712, "accuracy": 25}
+    services.visit_set_off(
+        visit=harry, by=visitor, position=sheffield, now=start - datetime.timedelta(minutes=15)
+    )
+    services.visit_arrive(visit=harry, by=partner, position=sheffield, now=start)
+
+    later = (now + datetime.timedelta(minutes=20)).replace(second=0, microsecond=0)
+    grace_visit = _plan(
+        pupils["grace"],
+        dsl,
+        [dsl, deputy],
+        _details(
+            later,
+            purpose=Purpose.SENSITIVE_SUPPORT,
+            purpose_detail="Support for mother after a bereavement; agreed by phone.",
+            code_word="willow",
+        ),
+        now=now - DAY,
+        risk={},
+    )
+    _authorised(
+        services.visit_submit(visit=grace_visit, by=dsl, now=now - DAY), head, now=now - DAY
+    )
+    services.visit_set_off(visit=grace_visit, by=dsl, now=now - datetime.timedelta(minutes=2))
 
 
 def _other_school(school, dsl, *, now):
