@@ -82,8 +82,9 @@ def police_instructions(request, pk):
     now = timezone.now()
     visit = esc.visit
     overdue = None
-    if visit is not None and esc.deadline:
-        overdue = int((now - esc.deadline).total_seconds() // 60)
+    if visit is not None and visit.is_watched:
+        expected = visit.expected_back() if visit.arrived_at else visit.expected_arrival()
+        overdue = max(0, int((now - expected).total_seconds() // 60))
     context = {
         "esc": esc,
         "visit": visit,
@@ -224,7 +225,10 @@ def _invalid(request, esc, *, form, name):
 @login_required
 @require_POST
 def drill_start(request):
-    school = get_object_or_404(School, pk=request.POST.get("school") or 0)
+    school_id = request.POST.get("school", "")
+    if not school_id.isdigit():
+        return HttpResponse("Choose the school for the drill.", status=400)
+    school = get_object_or_404(School, pk=school_id)
     try:
         esc = services.drill_start(school=school, by=request.user)
     except RuleBroken as error:
