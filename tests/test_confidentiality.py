@@ -166,6 +166,8 @@ VISIT_URLS = [
     ("visit-risk", "get", Status.SUBMITTED, None, False),
     ("visit-decide", "get", Status.SUBMITTED, None, False),
     ("visit-cancel", "get", Status.SUBMITTED, None, False),
+    ("visit-on", "get", Status.AUTHORISED, None, False),
+    ("visit-help", "get", Status.AUTHORISED, None, False),
     (
         "visit-edit",
         "post",
@@ -191,6 +193,11 @@ VISIT_URLS = [
     ("visit-cancel", "post", Status.SUBMITTED, lambda visit: {"reason": "Not needed."}, True),
     ("visit-complete", "post", Status.AUTHORISED, lambda visit: {}, False),
     ("visit-close", "post", Status.COMPLETED, lambda visit: {}, False),
+    # On the day (D1-D6, E3): refused for everyone here (the visit is not on site; the reason is
+    # not one of the policies'), so only who may know the visit exists differs.
+    ("visit-extend", "post", Status.AUTHORISED, lambda v: {"minutes": "15", "reason": "x"}, False),
+    ("visit-door", "post", Status.AUTHORISED, lambda v: {"reason": "bogus", "note": "x"}, False),
+    ("visit-code-word", "post", Status.CLOSED, lambda visit: {}, False),
 ]
 
 
@@ -259,7 +266,8 @@ def test_a8_people_involved_and_oversight_roles_reach_every_visit_url(client, re
         _, method, _, _, must_change = row
         # Allowed to know the visit exists: every page opens; a POST is done (a redirect) or
         # refused with a reason on the page; never a 404.
-        expected = (200,) if method == "get" else (302,) if must_change else (200, 302)
+        # A refused on-the-day form comes back with its errors as a 400.
+        expected = (200,) if method == "get" else (302,) if must_change else (200, 302, 400)
         if response.status_code not in expected:
             wrong.append(f"{tried}: {response.status_code}, not {expected}")
         # Edits and cancelling are open to everyone involved (A8): such a POST that came back

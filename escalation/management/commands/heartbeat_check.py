@@ -1,4 +1,4 @@
-"""Exit 1 if the named watcher (worker or beat) has been silent too long: a container healthcheck."""
+"""Exit 1 if the worker or beat has been silent too long: a container healthcheck."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
