@@ -67,7 +67,7 @@ def board_visits(user, *, now):
     )
     # A visit whose authorised start has passed but was never started stays on until dealt with.
     late = Q(status=Status.AUTHORISED, planned_start__lt=start)
-    alerting = Q(escalations__resolved_at__isnull=True)
+    alerting = Q(escalations__isnull=False, escalations__resolved_at__isnull=True)
     visits = (
         visible_visits(user)
         .filter(school__in=schedule_schools(user))

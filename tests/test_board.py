@@ -78,6 +78,19 @@ def test_board_sorts_by_urgency_police_first_then_on_time(
     ]
 
 
+def test_board_leaves_out_visits_not_under_way_today(
+    client, office, pupil, visitor, partner, dsl, head, on_site
+):
+    """Drafts, requests, tomorrow's visits and last week's closed ones are not the board's."""
+    make_visit(pupil=pupil, by=office, staff=[visitor, partner])  # a draft
+    make_visit(pupil=pupil, by=office, staff=[dsl, partner], submit=True)  # awaiting a decision
+    with time_machine.travel(on_site.planned_start, tick=False):
+        client.force_login(office)
+        rows = client.get(reverse("board")).context["rows"]
+
+    assert [row.visit.pk for row in rows] == [on_site.pk]
+
+
 def test_board_is_for_the_office_and_seniors_not_visiting_staff(client, visitor, on_site):
     client.force_login(visitor)
 

@@ -8,7 +8,7 @@
       var left = Math.round((Date.parse(el.dataset.deadline) - now) / 1000);
       var abs = Math.abs(left);
       var text = (abs >= 3600 ? Math.floor(abs / 3600) + ":" + pad(Math.floor(abs % 3600 / 60)) : Math.floor(abs / 60)) + ":" + pad(abs % 60);
-      el.textContent = left >= 0 ? "in " + text : "overdue " + text;
+      el.textContent = left >= 0 ? "alert in " + text : "overdue " + text;
       el.classList.toggle("text-danger", left < 0);
     });
   }
