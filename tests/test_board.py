@@ -488,3 +488,27 @@ def test_a_drill_for_a_school_that_does_not_exist_is_not_found(client, head):
 
     assert client.post(reverse("drill-start"), {"school": "999999"}).status_code == 404
     assert client.post(reverse("drill-start"), {"school": "abc"}).status_code in (400, 404)
+
+
+# The admin --------------------------------------------------------------------------------
+
+
+def test_a8_alerts_in_the_admin_only_for_the_office_and_seniors_of_their_school(
+    client, overdue, head, outsider
+):
+    for person in (head, outsider):
+        person.is_staff = person.is_superuser = True
+        person.save()
+
+    client.force_login(head)
+    assert (
+        client.get(reverse("admin:escalation_escalation_changelist")).context["cl"].result_count
+        == 1
+    )
+    client.force_login(outsider)
+    assert (
+        client.get(reverse("admin:escalation_escalation_changelist")).context["cl"].result_count
+        == 0
+    )
+    url = reverse("admin:escalation_escalation_change", args=[overdue.pk])
+    assert client.get(url).status_code == 302  # the admin's "does not exist" redirect

@@ -166,6 +166,22 @@ class VisitAdmin(_ReadOnlyNoteMixin, _VisibleVisitsMixin, ReadOnlyMixin, admin.M
             },
         ),
         (
+            "On the day (D1-D6)",
+            {
+                "fields": (
+                    "set_off_at",
+                    "arrived_at",
+                    "extended_until",
+                    "left_at",
+                    "door_reason",
+                    "last_seen_at",
+                    "last_position",
+                    "next_deadline",
+                    "deadline_kind",
+                )
+            },
+        ),
+        (
             "History",
             {
                 "fields": (
