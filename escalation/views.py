@@ -105,7 +105,7 @@ def _act(request, esc, call, done):
             messages.error(request, message)
     else:
         messages.success(request, done)
-    return redirect(request.POST.get("next") or esc.get_absolute_url())
+    return redirect(esc.get_absolute_url())
 
 
 @login_required

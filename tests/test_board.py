@@ -512,3 +512,28 @@ def test_a8_alerts_in_the_admin_only_for_the_office_and_seniors_of_their_school(
     )
     url = reverse("admin:escalation_escalation_change", args=[overdue.pk])
     assert client.get(url).status_code == 302  # the admin's "does not exist" redirect
+
+
+def test_d2_office_records_an_extension_for_staff_who_phoned(client, office, on_site):
+    with time_machine.travel(on_site.planned_start + datetime.timedelta(minutes=50), tick=False):
+        client.force_login(office)
+        page = client.get(reverse("visit-detail", args=[on_site.pk])).content.decode()
+        assert "running longer" in page
+        response = client.post(
+            reverse("visit-extend", args=[on_site.pk]),
+            {"minutes": "30", "reason": "Mother asked to show the new care plan."},
+        )
+
+    assert response.url == reverse("visit-detail", args=[on_site.pk])
+    on_site.refresh_from_db()
+    assert on_site.extended_until == on_site.expected_end + datetime.timedelta(minutes=30)
+    event = on_site.events.get(kind="extended")
+    assert event.by == office and "care plan" in event.message
+
+
+def test_a8_visiting_staff_do_not_get_links_to_the_office_alert_pages(client, visitor, overdue):
+    with time_machine.travel(overdue.raised_at, tick=False):
+        client.force_login(visitor)
+        page = client.get(reverse("visit-detail", args=[overdue.visit_id])).content.decode()
+
+    assert reverse("escalation-detail", args=[overdue.pk]) not in page

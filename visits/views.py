@@ -123,6 +123,7 @@ def visit_detail(request, pk):
     visit = get_visit_for(request.user, pk)
     now = timezone.now()
     actions = available_actions(visit=visit, user=request.user, now=now)
+    may_respond = bool(roles_at(request.user, visit.school) & RESPONDING_ROLES)
     context = {
         "visit": visit,
         "actions": actions,
@@ -131,8 +132,8 @@ def visit_detail(request, pk):
         "problems": services.submission_problems(visit, now=now) if "submit" in actions else [],
         "risk": getattr(visit, "risk_assessment", None),
         "is_staff_on_visit": request.user.pk in visit.staff_user_ids(),
-        "may_record_code_word": visit.is_watched
-        and bool(roles_at(request.user, visit.school) & RESPONDING_ROLES),
+        "may_respond": may_respond,
+        "may_record_code_word": may_respond and visit.is_watched,
     }
     return render(request, "visits/visit_detail.html", context)
 
@@ -360,6 +361,13 @@ def on_visit(request, pk):
     return render(request, "visits/on_visit.html", context)
 
 
+def _day_page(request, visit):
+    """Staff go back to their check-in screen; the office, recording for them, to the visit."""
+    if request.user.pk in visit.staff_user_ids():
+        return reverse("visit-on", args=[visit.pk])
+    return visit.get_absolute_url()
+
+
 CHECK_INS = {
     "set-off": (services.visit_set_off, "Set off recorded. Safe journey."),
     "arrive": (services.visit_arrive, "Arrival recorded (D1)."),
@@ -382,7 +390,7 @@ def visit_check_in(request, pk, action):
         _refused(request, error)
     else:
         messages.success(request, done)
-    return redirect(request.POST.get("next") or reverse("visit-on", args=[visit.pk]))
+    return redirect(_day_page(request, visit))
 
 
 def _on_visit_with(request, visit, **forms):
@@ -416,7 +424,7 @@ def visit_extend(request, pk):
             form.add_error(None, error)
         else:
             messages.success(request, "Extension recorded; the office can see it (D2).")
-            return redirect("visit-on", pk=visit.pk)
+            return redirect(_day_page(request, visit))
     return _on_visit_with(request, visit, extend_form=form)
 
 
