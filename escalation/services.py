@@ -255,16 +255,20 @@ def _escalate_overdue(visit, *, now):
     return created
 
 
-def overdue_claim_batch(*, now, limit=200):
+def overdue_claim_batch(*, now, limit=200, failed=None):
     """Claim up to `limit` visits past their deadline and raise their alerts.
 
     Returns (claimed, raised). Rows are locked with SKIP LOCKED, so workers running at once
     share the work; each visit has its own savepoint, so one that raises holds up no other.
+    A visit that raises stays watched and is added to `failed`, which later rounds of the same
+    sweep pass over: stuck visits can never fill every batch and starve the rest.
     """
+    failed = set() if failed is None else failed
     raised = 0
     with transaction.atomic():
         due = list(
             Visit.objects.filter(next_deadline__lte=now)
+            .exclude(pk__in=failed)
             .select_related("school", "pupil")
             .order_by("next_deadline")
             .select_for_update(skip_locked=True, of=("self",))[:limit]
@@ -276,15 +280,21 @@ def overdue_claim_batch(*, now, limit=200):
             except Exception:
                 # Left watched: the next sweep tries again, and the log says why.
                 log.exception("Could not escalate overdue visit %s", visit.pk)
+                failed.add(visit.pk)
     return len(due), raised
 
 
-def police_step_batch(*, now, limit=200):
-    """E2: step 1 alerts not resolved within the school's limit go to the police step."""
+def police_step_batch(*, now, limit=200, failed=None):
+    """E2: step 1 alerts not resolved within the school's limit go to the police step.
+
+    Returns (claimed, raised); `failed` as for overdue_claim_batch.
+    """
+    failed = set() if failed is None else failed
     done = 0
     with transaction.atomic():
         due = list(
             Escalation.objects.filter(police_due_at__lte=now, resolved_at__isnull=True)
+            .exclude(pk__in=failed)
             .select_related("school", "visit__pupil", "raised_by")
             .order_by("police_due_at")
             .select_for_update(skip_locked=True, of=("self",))[:limit]
@@ -301,7 +311,8 @@ def police_step_batch(*, now, limit=200):
                     )
             except Exception:
                 log.exception("Could not raise the police step for escalation %s", esc.pk)
-    return done
+                failed.add(esc.pk)
+    return len(due), done
 
 
 def sweep(*, now, limit=200, rounds=50):
@@ -309,20 +320,17 @@ def sweep(*, now, limit=200, rounds=50):
 
     Bounded by `rounds` batches so a single run ends; the next beat tick carries on.
     """
-    claimed_total = raised_total = 0
-    for _ in range(rounds):
-        claimed, raised = overdue_claim_batch(now=now, limit=limit)
-        claimed_total += claimed
-        raised_total += raised
-        if claimed < limit:
-            break
-    police = 0
-    for _ in range(rounds):
-        done = police_step_batch(now=now, limit=limit)
-        police += done
-        if done < limit:
-            break
-    return {"claimed": claimed_total, "raised": raised_total, "police": police}
+    totals = {"claimed": 0, "raised": 0, "police": 0}
+    for batch, raised_key in ((overdue_claim_batch, "raised"), (police_step_batch, "police")):
+        failed = set()
+        for _ in range(rounds):
+            claimed, raised = batch(now=now, limit=limit, failed=failed)
+            if batch is overdue_claim_batch:
+                totals["claimed"] += claimed
+            totals[raised_key] += raised
+            if claimed < limit:
+                break
+    return totals
 
 
 # --- Emergencies: "I need help" and the code word (E3) -------------------------------------
@@ -374,8 +382,16 @@ def _require_responder(esc, by):
 
 
 def _locked(esc):
+    """The alert under a row lock, its visit locked first.
+
+    Check-ins lock the visit and then its alert; taking them in the same order here means an
+    office action and a check-in at the same moment queue instead of deadlocking. `of=("self",)`
+    because PostgreSQL cannot lock the nullable side of the outer joins (a drill has no visit).
+    """
+    if esc.visit_id is not None:
+        list(Visit.objects.select_for_update().filter(pk=esc.visit_id).values_list("pk"))
     return (
-        Escalation.objects.select_for_update()
+        Escalation.objects.select_for_update(of=("self",))
         .select_related("school", "visit__school", "visit__pupil", "raised_by")
         .get(pk=esc.pk)
     )

@@ -1,10 +1,13 @@
 """On the day: staff set off, arrive, extend, leave, call a visit off at the door, or call for help.
 
 Each check-in records the time and, where the browser gave one, the position (E2's "last known
-location"), moves the visit's overdue deadline, and answers an open step-1 overdue alert.
+location") and moves the visit's overdue deadline. Arriving, extending, leaving and calling off
+at the door answer an open step-1 overdue alert; setting off does not, since staff who are late
+to arrive are still to be reached by the office.
 """
 
 import datetime
+import math
 
 from django.db import transaction
 from django.utils import timezone
@@ -24,6 +27,8 @@ def clean_position(position):
         lat, lng = float(position["lat"]), float(position["lng"])
         accuracy = float(position.get("accuracy") or 0)
     except (KeyError, TypeError, ValueError):
+        return None
+    if not all(math.isfinite(value) for value in (lat, lng, accuracy)):
         return None
     if not (-90 <= lat <= 90 and -180 <= lng <= 180) or (lat, lng) == (0.0, 0.0):
         return None
