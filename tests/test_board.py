@@ -537,3 +537,13 @@ def test_a8_visiting_staff_do_not_get_links_to_the_office_alert_pages(client, vi
         page = client.get(reverse("visit-detail", args=[overdue.visit_id])).content.decode()
 
     assert reverse("escalation-detail", args=[overdue.pk]) not in page
+
+
+def test_p11_the_schedule_keeps_a_visit_while_staff_are_out_on_it(client, office, on_site):
+    day = timezone.localtime(on_site.planned_start).date()
+    with time_machine.travel(on_site.planned_start, tick=False):
+        client.force_login(office)
+        response = client.get(reverse("schedule") + f"?day={day.isoformat()}")
+
+    [(_, visits), _] = response.context["days"]
+    assert [v.pk for v in visits] == [on_site.pk]

@@ -15,6 +15,8 @@ ON_SCHEDULE = (
     Status.SUBMITTED,
     Status.CHANGES_REQUESTED,
     Status.AUTHORISED,
+    Status.ON_THE_WAY,
+    Status.ON_SITE,
     Status.COMPLETED,
     Status.CLOSED,
 )
