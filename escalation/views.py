@@ -61,9 +61,8 @@ def board_rows(request):
     return render(request, "escalation/_board_rows.html", _board_context(request, timezone.now()))
 
 
-@login_required
-def escalation_detail(request, pk):
-    esc = get_escalation_for(request.user, pk)
+def _alert_page(request, esc, *, status=200, **forms):
+    """The alert with its forms; a refused form comes back with its errors and what was typed."""
     context = {
         "esc": esc,
         "timeline": selectors.alert_timeline(esc),
@@ -71,8 +70,14 @@ def escalation_detail(request, pk):
         "police_form": PoliceCallForm(),
         "resolve_form": ResolveForm(),
         "step_form": PoliceStepForm(),
+        **forms,
     }
-    return render(request, "escalation/detail.html", context)
+    return render(request, "escalation/detail.html", context, status=status)
+
+
+@login_required
+def escalation_detail(request, pk):
+    return _alert_page(request, get_escalation_for(request.user, pk))
 
 
 @login_required
@@ -128,98 +133,85 @@ def escalation_acknowledge(request, pk):
     )
 
 
+def _form_action(request, pk, *, form_class, name, call, done):
+    """POST a form about an alert: a bad form is shown again (400); a good one calls `call`."""
+    esc = get_escalation_for(request.user, pk)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        return _alert_page(request, esc, status=400, **{name: form})
+    return _act(request, esc, lambda: call(esc, form.cleaned_data), done)
+
+
 @login_required
 @require_POST
 def escalation_call(request, pk):
-    esc = get_escalation_for(request.user, pk)
-    form = CallForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, esc, form=form, name="call_form")
-    data = form.cleaned_data
-    return _act(
-        request,
-        esc,
-        lambda: services.escalation_record_call(
+    def call(esc, data):
+        services.escalation_record_call(
             escalation=esc,
             by=request.user,
             outcome=data["outcome"],
             note=data["note"],
             extend_minutes=data["extend_minutes"] or 0,
-        ),
-        "Call recorded.",
+        )
+
+    return _form_action(
+        request, pk, form_class=CallForm, name="call_form", call=call, done="Call recorded."
     )
 
 
 @login_required
 @require_POST
 def escalation_police_called(request, pk):
-    esc = get_escalation_for(request.user, pk)
-    form = PoliceCallForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, esc, form=form, name="police_form")
-    data = form.cleaned_data
-    return _act(
-        request,
-        esc,
-        lambda: services.escalation_record_police_call(
+    def call(esc, data):
+        services.escalation_record_police_call(
             escalation=esc,
             by=request.user,
             reference=data["reference"],
             called_at=data["called_at"],
-        ),
-        "Police call recorded.",
+        )
+
+    return _form_action(
+        request,
+        pk,
+        form_class=PoliceCallForm,
+        name="police_form",
+        call=call,
+        done="Police call recorded.",
     )
 
 
 @login_required
 @require_POST
 def escalation_police_step(request, pk):
-    esc = get_escalation_for(request.user, pk)
-    form = PoliceStepForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    return _act(
+    def call(esc, data):
+        services.escalation_raise_police_step(
+            escalation=esc, by=request.user, reason=data["reason"]
+        )
+
+    return _form_action(
         request,
-        esc,
-        lambda: services.escalation_raise_police_step(
-            escalation=esc,
-            by=request.user,
-            reason=reason,
-        ),
-        "Police step raised: follow the police-contact instructions.",
+        pk,
+        form_class=PoliceStepForm,
+        name="step_form",
+        call=call,
+        done="Police step raised: follow the police-contact instructions.",
     )
 
 
 @login_required
 @require_POST
 def escalation_resolve(request, pk):
-    esc = get_escalation_for(request.user, pk)
-    form = ResolveForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, esc, form=form, name="resolve_form")
-    return _act(
+    def call(esc, data):
+        services.escalation_resolve(escalation=esc, by=request.user, resolution=data["resolution"])
+
+    return _form_action(
         request,
-        esc,
-        lambda: services.escalation_resolve(
-            escalation=esc,
-            by=request.user,
-            resolution=form.cleaned_data["resolution"],
-        ),
-        "Alert resolved.",
+        pk,
+        form_class=ResolveForm,
+        name="resolve_form",
+        call=call,
+        done="Alert resolved.",
     )
-
-
-def _invalid(request, esc, *, form, name):
-    """Show the alert again with the form's errors and what was typed (400)."""
-    context = {
-        "esc": esc,
-        "timeline": selectors.alert_timeline(esc),
-        "call_form": CallForm(),
-        "police_form": PoliceCallForm(),
-        "resolve_form": ResolveForm(),
-        "step_form": PoliceStepForm(),
-        name: form,
-    }
-    return render(request, "escalation/detail.html", context, status=400)
 
 
 @login_required

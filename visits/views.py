@@ -348,17 +348,20 @@ def schedule(request):
 @login_required
 def on_visit(request, pk):
     """The screen staff keep open on a phone during the visit: big buttons, one per check-in."""
-    visit = get_visit_for(request.user, pk)
-    now = timezone.now()
+    return _on_visit_page(request, get_visit_for(request.user, pk))
+
+
+def _on_visit_page(request, visit, *, status=200, **forms):
+    """The check-in screen; a refused form comes back with its errors and what was typed."""
     context = {
         "visit": visit,
-        "actions": available_actions(visit=visit, user=request.user, now=now),
+        "actions": available_actions(visit=visit, user=request.user, now=timezone.now()),
         "alert": on_visit_alert(visit),
         "extend_form": ExtendForm(),
         "door_form": DoorForm(),
-        "now": now,
+        **forms,
     }
-    return render(request, "visits/on_visit.html", context)
+    return render(request, "visits/on_visit.html", context, status=status)
 
 
 def _day_page(request, visit):
@@ -393,18 +396,6 @@ def visit_check_in(request, pk, action):
     return redirect(_day_page(request, visit))
 
 
-def _on_visit_with(request, visit, **forms):
-    context = {
-        "visit": visit,
-        "actions": available_actions(visit=visit, user=request.user, now=timezone.now()),
-        "alert": on_visit_alert(visit),
-        "extend_form": ExtendForm(),
-        "door_form": DoorForm(),
-        **forms,
-    }
-    return render(request, "visits/on_visit.html", context, status=400)
-
-
 @login_required
 @require_POST
 def visit_extend(request, pk):
@@ -425,7 +416,7 @@ def visit_extend(request, pk):
         else:
             messages.success(request, "Extension recorded; the office can see it (D2).")
             return redirect(_day_page(request, visit))
-    return _on_visit_with(request, visit, extend_form=form)
+    return _on_visit_page(request, visit, status=400, extend_form=form)
 
 
 @login_required
@@ -448,7 +439,7 @@ def visit_door(request, pk):
         else:
             messages.success(request, "Visit called off and your leaving recorded.")
             return redirect("visit-on", pk=visit.pk)
-    return _on_visit_with(request, visit, door_form=form)
+    return _on_visit_page(request, visit, status=400, door_form=form)
 
 
 @login_required
