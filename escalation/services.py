@@ -12,10 +12,12 @@ notification has a unique key. Each function takes `now`, read once by its calle
 
 import datetime
 import logging
+import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -191,12 +193,20 @@ def _police_message(esc):
 # --- Raising and stepping up ---------------------------------------------------------------
 
 
-def _raise_step1(esc, *, now):
-    """E1: the office (or the on-call senior) is alerted and must phone the staff."""
-    school = esc.school
-    esc.out_of_hours = not school.office_is_open(now)
-    esc.police_due_at = now + datetime.timedelta(minutes=school.escalation_step2_minutes)
-    esc.save(update_fields=["out_of_hours", "police_due_at"])
+def _step1_fields(school, now):
+    """E1, E2: whether the office is open now, and when an unresolved alert becomes step 2."""
+    return {
+        "out_of_hours": not school.office_is_open(now),
+        "police_due_at": now + datetime.timedelta(minutes=school.escalation_step2_minutes),
+    }
+
+
+def _raise_step1(esc, *, now, recipients=None):
+    """E1: the office (or the on-call senior) is alerted and must phone the staff.
+
+    `esc` was created with _step1_fields(). `recipients` may be passed by a sweep that has
+    already looked them up for this school.
+    """
     who = "the on-call senior (office closed)" if esc.out_of_hours else "the office"
     _event(
         esc,
@@ -209,7 +219,7 @@ def _raise_step1(esc, *, now):
     _queue(
         esc,
         purpose="step1",
-        recipients=_office_recipients(esc, now),
+        recipients=_office_recipients(esc, now) if recipients is None else recipients,
         subject=subject,
         body=body,
         now=now,
@@ -237,25 +247,38 @@ def _claim_police_step(esc, *, by, now, reason):
     return True
 
 
-def _escalate_overdue(visit, *, now):
-    """E1: one watched visit past its deadline. Returns whether a new alert was raised."""
+def _escalate_overdue(visit, *, now, recipients):
+    """E1: one watched visit past its deadline. Returns whether a new alert was raised.
+
+    The visit is locked by the caller. `recipients` is a per-sweep cache of step-1 recipients
+    by (school, office open), so a storm of alerts does not look up the same people each time.
+    """
     deadline, kind = visit.next_deadline, visit.deadline_kind
     # The escalation takes over the watch; the next state change sets a new deadline.
     Visit.objects.filter(pk=visit.pk).update(next_deadline=None, deadline_kind="")
-    if Escalation.objects.filter(visit=visit, resolved_at__isnull=True).exists():
-        return False  # already being handled: its police step still runs on time
-    esc, created = Escalation.objects.get_or_create(
+    handled = Escalation.objects.filter(visit=visit).filter(
+        # Already being handled (its police step still runs on time), or raised for this very
+        # deadline before (one_escalation_per_deadline would refuse it anyway).
+        Q(resolved_at__isnull=True) | Q(kind=kind, deadline=deadline)
+    )
+    if handled.exists():
+        return False
+    esc = Escalation.objects.create(
+        school=visit.school,
         visit=visit,
         kind=kind,
         deadline=deadline,
-        defaults={"school": visit.school, "raised_at": now},
+        raised_at=now,
+        **_step1_fields(visit.school, now),
     )
-    if created:
-        _raise_step1(esc, now=now)
-    return created
+    key = (visit.school_id, esc.out_of_hours)
+    if key not in recipients:
+        recipients[key] = _office_recipients(esc, now)
+    _raise_step1(esc, now=now, recipients=recipients[key])
+    return True
 
 
-def overdue_claim_batch(*, now, limit=200, failed=None):
+def overdue_claim_batch(*, now, limit=50, failed=None, recipients=None):
     """Claim up to `limit` visits past their deadline and raise their alerts.
 
     Returns (claimed, raised). Rows are locked with SKIP LOCKED, so workers running at once
@@ -264,6 +287,7 @@ def overdue_claim_batch(*, now, limit=200, failed=None):
     sweep pass over: stuck visits can never fill every batch and starve the rest.
     """
     failed = set() if failed is None else failed
+    recipients = {} if recipients is None else recipients
     raised = 0
     with transaction.atomic():
         due = list(
@@ -276,7 +300,7 @@ def overdue_claim_batch(*, now, limit=200, failed=None):
         for visit in due:
             try:
                 with transaction.atomic():
-                    raised += _escalate_overdue(visit, now=now)
+                    raised += _escalate_overdue(visit, now=now, recipients=recipients)
             except Exception:
                 # Left watched: the next sweep tries again, and the log says why.
                 log.exception("Could not escalate overdue visit %s", visit.pk)
@@ -284,10 +308,11 @@ def overdue_claim_batch(*, now, limit=200, failed=None):
     return len(due), raised
 
 
-def police_step_batch(*, now, limit=200, failed=None):
+def police_step_batch(*, now, limit=50, failed=None, recipients=None):
     """E2: step 1 alerts not resolved within the school's limit go to the police step.
 
-    Returns (claimed, raised); `failed` as for overdue_claim_batch.
+    Returns (claimed, raised); `failed` as for overdue_claim_batch (`recipients` is taken for
+    the same call shape; the police step's recipients are looked up per alert).
     """
     failed = set() if failed is None else failed
     done = 0
@@ -315,20 +340,33 @@ def police_step_batch(*, now, limit=200, failed=None):
     return len(due), done
 
 
-def sweep(*, now, limit=200, rounds=50):
-    """One pass of the overdue watch: claim every due deadline, then every due police step.
+def sweep(*, now=None, limit=50, budget_seconds=None):
+    """One run of the overdue watch: every due police step, then every due deadline.
 
-    Bounded by `rounds` batches so a single run ends; the next beat tick carries on.
+    With `now` given (tests, replays) every batch judges at that instant; without it each batch
+    reads the clock afresh, so an alert's raised_at and its police-step time are when it was
+    really raised. A run stops after `budget_seconds` (default: two sweep periods) and the next
+    beat tick carries on: a storm of alerts after an outage never holds the worker's processes
+    so long that other work, or the next sweep, waits behind it. Batches commit `limit` alerts
+    at a time, so the first of a storm shows within a sweep period. Police steps go first: in a
+    storm they must not wait behind the new alerts.
     """
+    budget = budget_seconds
+    if budget is None:
+        budget = 2 * settings.ESCALATION_SWEEP_SECONDS
+    ends = time.monotonic() + budget
     totals = {"claimed": 0, "raised": 0, "police": 0}
-    for batch, raised_key in ((overdue_claim_batch, "raised"), (police_step_batch, "police")):
+    recipients = {}
+    for batch, key in ((police_step_batch, "police"), (overdue_claim_batch, "raised")):
         failed = set()
-        for _ in range(rounds):
-            claimed, raised = batch(now=now, limit=limit, failed=failed)
+        while True:
+            claimed, raised = batch(
+                now=now or timezone.now(), limit=limit, failed=failed, recipients=recipients
+            )
             if batch is overdue_claim_batch:
                 totals["claimed"] += claimed
-            totals[raised_key] += raised
-            if claimed < limit:
+            totals[key] += raised
+            if claimed < limit or time.monotonic() >= ends:
                 break
     return totals
 
@@ -609,7 +647,12 @@ def drill_start(*, school, by, now=None):
     if not roles_at(by, school) & DRILL_ROLES:
         raise RuleBroken("A drill is started by the headteacher or a school admin.")
     esc = Escalation.objects.create(
-        school=school, kind=Kind.DRILL, is_drill=True, raised_at=now, raised_by=by
+        school=school,
+        kind=Kind.DRILL,
+        is_drill=True,
+        raised_at=now,
+        raised_by=by,
+        **_step1_fields(school, now),
     )
     _raise_step1(esc, now=now)
     return esc
@@ -622,7 +665,9 @@ def heartbeat_write(name, *, now=None):
     Heartbeat.objects.update_or_create(name=name, defaults={"at": now or timezone.now()})
 
 
-WATCHERS = ("worker", "beat")
+# The worker and beat beat from threads of their own; "sweep" is written by every finished
+# sweep, so a worker that is alive but never gets to run a sweep is called down too.
+WATCHERS = ("worker", "beat", "sweep")
 
 
 def watchers_down(*, now):

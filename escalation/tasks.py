@@ -1,21 +1,24 @@
-"""Thin Celery tasks: read the clock once, call a service, return what it did.
+"""Thin Celery tasks: call a service, return what it did.
 
 Both are safe to run twice or at once (SKIP LOCKED claims, unique keys), and beat runs them
-every few seconds, so a task lost to a killed worker or a Redis restart costs one period.
+every few seconds, so a task lost to a killed worker or a Redis restart costs one period. Each
+run is bounded in time, so neither holds the worker's processes for long: a storm of alerts or
+of messages is worked through by successive runs.
 """
 
+import time
+
 from celery import shared_task
-from django.utils import timezone
+from django.conf import settings
 
 from . import delivery, services
-
-# Bounds one run; the next beat tick carries on with whatever is left.
-DELIVERY_ROUNDS = 20
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def escalation_sweep():
-    result = services.sweep(now=timezone.now())
+    result = services.sweep()
+    # Proof that sweeps complete, not just that the worker is alive (/healthz, the board).
+    services.heartbeat_write("sweep")
     if result["raised"] or result["police"]:
         notifications_deliver.delay()
     return result
@@ -23,10 +26,10 @@ def escalation_sweep():
 
 @shared_task(acks_late=True, ignore_result=True)
 def notifications_deliver():
+    ends = time.monotonic() + 2 * settings.ESCALATION_SWEEP_SECONDS
     sent = 0
-    for _ in range(DELIVERY_ROUNDS):
-        claimed = delivery.deliver_batch(now=timezone.now())
+    while True:
+        claimed = delivery.deliver_batch()
         sent += claimed
-        if not claimed:
-            break
-    return sent
+        if not claimed or time.monotonic() >= ends:
+            return sent

@@ -39,7 +39,7 @@ def overdue(on_site):
 
 
 def _fresh_heartbeats(now):
-    for name in ("worker", "beat"):
+    for name in ("worker", "beat", "sweep"):
         Heartbeat.objects.update_or_create(name=name, defaults={"at": now})
 
 
@@ -119,6 +119,7 @@ def test_board_left_open_after_the_session_ends_goes_to_the_login_page(client):
 def test_watchers_silent_for_a_minute_show_a_red_banner_on_the_board(client, office):
     now = timezone.now()
     Heartbeat.objects.create(name="worker", at=now)
+    Heartbeat.objects.create(name="sweep", at=now)
     Heartbeat.objects.create(name="beat", at=now - datetime.timedelta(seconds=61))
     client.force_login(office)
 
@@ -323,6 +324,7 @@ def test_healthz_answers_503_naming_the_silent_worker(client, db):
     now = timezone.now()
     Heartbeat.objects.create(name="worker", at=now - datetime.timedelta(minutes=5))
     Heartbeat.objects.create(name="beat", at=now)
+    Heartbeat.objects.create(name="sweep", at=now)
 
     response = client.get("/healthz")
 

@@ -936,10 +936,10 @@ def broken_visit(monkeypatch, pupil, office, visitor, partner, head, authorised_
     )
     real = esc_services._raise_step1
 
-    def raise_step1(esc, *, now):
+    def raise_step1(esc, **kwargs):
         if esc.visit_id == broken.pk:
             raise RuntimeError("template error")
-        return real(esc, now=now)
+        return real(esc, **kwargs)
 
     monkeypatch.setattr(esc_services, "_raise_step1", raise_step1)
     return broken
@@ -969,7 +969,7 @@ def test_e1_one_visit_that_fails_to_escalate_does_not_hold_up_another(
 def test_e1_visits_that_keep_failing_do_not_starve_others_when_the_batch_is_full(
     broken_visit, authorised_visit, start
 ):
-    # limit=1 stands for a batch filled by failing visits (200 by default).
+    # limit=1 stands for a batch filled by failing visits (50 by default).
     for minutes in (20, 21):
         sweep(now=start + _minutes(minutes), limit=1)
     assert Escalation.objects.filter(visit=authorised_visit).count() == 1
@@ -1019,25 +1019,62 @@ def stale_after_60s(settings):
 
 
 @pytest.mark.parametrize(
-    ("worker_age", "beat_age", "down"),
+    ("worker_age", "beat_age", "sweep_age", "down"),
     [
-        (10, 59, []),
-        (60, 60, []),
-        (61, 5, ["worker"]),
-        (5, 300, ["beat"]),
-        (None, 5, ["worker"]),
-        (5, None, ["beat"]),
-        (None, None, ["worker", "beat"]),
+        (10, 59, 2, []),
+        (60, 60, 60, []),
+        (61, 5, 2, ["worker"]),
+        (5, 300, 2, ["beat"]),
+        (None, 5, 2, ["worker"]),
+        (5, None, 2, ["beat"]),
+        (None, None, 2, ["worker", "beat"]),
+        # Worker and beat alive, but no sweep has finished for a minute: still down.
+        (5, 5, 61, ["sweep"]),
+        (5, 5, None, ["sweep"]),
     ],
 )
-def test_watchers_down_lists_a_silent_or_missing_worker_or_beat(
-    db, stale_after_60s, worker_age, beat_age, down
+def test_watchers_down_lists_a_silent_or_missing_worker_beat_or_sweep(
+    db, stale_after_60s, worker_age, beat_age, sweep_age, down
 ):
     now = datetime.datetime(2027, 1, 12, 10, 0, tzinfo=UTC)
-    for name, age in (("worker", worker_age), ("beat", beat_age)):
+    ages = (("worker", worker_age), ("beat", beat_age), ("sweep", sweep_age))
+    for name, age in ages:
         if age is not None:
             heartbeat_write(name, now=now - datetime.timedelta(seconds=age))
     assert watchers_down(now=now) == down
+
+
+def test_a_finished_sweep_task_writes_the_sweep_heartbeat(db, monkeypatch):
+    monkeypatch.setattr(tasks.notifications_deliver, "delay", lambda: None)
+    now = timezone.now()
+
+    tasks.escalation_sweep()
+
+    assert "sweep" not in watchers_down(now=now)
+
+
+def test_a_storm_sweep_stops_at_its_budget_and_the_next_run_carries_on(
+    db, school, office, visitor, partner, pupil, head
+):
+    """Many visits overdue at once (as after an outage): a run with no time left stops after one
+    batch; the alerts all still come, over the following runs (the next beat ticks)."""
+    visits = []
+    for _ in range(4):
+        visit = make_visit(pupil=pupil, by=office, staff=[visitor, partner], submit=True)
+        services.visit_authorise(
+            visit=visit, by=head, expected_version=visit.version, confirmed=True
+        )
+        visits.append(visit)
+    Visit.objects.filter(pk__in=[v.pk for v in visits]).update(
+        next_deadline=timezone.now(), deadline_kind="arrival"
+    )
+    now = timezone.now()
+
+    first = sweep(now=now, limit=1, budget_seconds=0)
+    assert first["raised"] == 1
+    while sweep(now=now, limit=1, budget_seconds=0)["raised"]:
+        pass
+    assert Escalation.objects.filter(visit__in=visits).count() == 4
 
 
 # Clock changes -----------------------------------------------------------------------------
