@@ -1,0 +1,247 @@
+"""The overdue watch end to end: a real Celery worker (prefork) and beat, Redis and PostgreSQL.
+
+The other tests call the sweep directly; these start `celery worker` and `celery beat` as
+production does and check that a visit past its deadline is alerted exactly once and its
+notifications sent, also when the worker is killed (SIGKILL) just before the deadline and
+another starts after it. They need PostgreSQL and Redis (DATABASE_URL, REDIS_URL), and are
+skipped without them, except in CI.
+
+The test's data is committed (transactional test) so the subprocesses, connected to the same
+test database, see it. They use Redis database 15, flushed before and after.
+"""
+
+import datetime
+import os
+import time
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from escalation.models import Delivery, Escalation, Heartbeat, Kind, Notification, Step
+from visits import services
+from visits.models import DeadlineKind, EventKind, Status, Visit, VisitEvent
+
+from .celery_procs import CeleryStack, database_url, redis_url_with_db, wait_until, worker_env
+
+SWEEP_SECONDS = 1
+HEARTBEAT_SECONDS = 1
+REDIS_DB = 15
+# Generous bounds for a loaded CI machine; a pass takes far less.
+READY_TIMEOUT = 30
+ALERT_TIMEOUT = 30
+
+
+def _skip_reason():
+    """Why these tests cannot run here, or None. In CI on PostgreSQL they must run."""
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        return (
+            "needs PostgreSQL and Redis for a real Celery worker and beat: "
+            "set DATABASE_URL=postgres://... and REDIS_URL=redis://..."
+        )
+    if not os.environ.get("REDIS_URL") and os.environ.get("CI") != "true":
+        return "needs Redis for a real Celery worker and beat: set REDIS_URL=redis://..."
+    return None
+
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or ""),
+]
+
+
+def _other_connections():
+    """Sessions on the test database other than this one (the workers', until they exit)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.fixture
+def celery(transactional_db, tmp_path):
+    """A CeleryStack on the test database and Redis db 15; every process stopped afterwards."""
+    import redis
+
+    if not os.environ.get("REDIS_URL"):
+        pytest.fail("CI must run the Celery end-to-end tests: set REDIS_URL=redis://...")
+    broker = redis_url_with_db(os.environ["REDIS_URL"], REDIS_DB)
+    client = redis.Redis.from_url(broker)
+    try:
+        client.flushdb()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis at {broker} is not usable: {exc}")
+    env = worker_env(
+        database_url=database_url(connection.settings_dict),
+        redis_url=broker,
+        sweep_seconds=SWEEP_SECONDS,
+        HEARTBEAT_SECONDS=HEARTBEAT_SECONDS,
+    )
+    stack = CeleryStack(env=env, workdir=tmp_path / "celery")
+    try:
+        yield stack
+    finally:
+        try:
+            stack.stop_all()
+        finally:
+            client.flushdb()
+            client.close()
+            # A killed worker's sessions end when PostgreSQL sees the socket close; wait for
+            # that, or the flush after this test (and dropping the test database) could block.
+            wait_until(lambda: _other_connections() == 0, timeout=10, what="worker sessions to end")
+            connection.close()
+
+
+def _arrive_due_in(visit, *, by, seconds):
+    """Staff arrive now (visit_arrive) on a visit whose return deadline is `seconds` away.
+
+    The plan is moved to today with one UPDATE, so that the expected end plus the school's
+    grace period falls `seconds` from now; the deadline itself is set by visit_arrive, which
+    computes it as in production (Visit.compute_deadline).
+    """
+    now = timezone.now()
+    grace = datetime.timedelta(minutes=visit.school.grace_minutes)
+    expected_end = now + datetime.timedelta(seconds=seconds) - grace
+    Visit.objects.filter(pk=visit.pk).update(
+        planned_start=expected_end - datetime.timedelta(minutes=30), expected_end=expected_end
+    )
+    visit.refresh_from_db()
+    services.visit_arrive(visit=visit, by=by, now=now)
+    visit.refresh_from_db()
+    assert visit.status == Status.ON_SITE
+    assert visit.deadline_kind == DeadlineKind.RETURN
+    assert (visit.next_deadline, visit.deadline_kind) == visit.compute_deadline()
+    assert visit.next_deadline == now + datetime.timedelta(seconds=seconds)
+    return visit
+
+
+def _sleep_until(moment):
+    time.sleep(max(0.0, (moment - timezone.now()).total_seconds()))
+
+
+def _wait_for(predicate, *, stack, timeout, what):
+    try:
+        return wait_until(predicate, timeout=timeout, what=what)
+    except TimeoutError as exc:
+        pytest.fail(f"{exc}\n{stack.logs()}")
+
+
+def _wait_for_escalation(visit, *, stack):
+    return _wait_for(
+        lambda: Escalation.objects.filter(visit=visit).first(),
+        stack=stack,
+        timeout=ALERT_TIMEOUT,
+        what=f"an escalation for visit {visit.pk}",
+    )
+
+
+def _wait_for_fresh_heartbeats(*, since, stack):
+    def fresh():
+        seen = dict(Heartbeat.objects.values_list("name", "at"))
+        return all(name in seen and seen[name] >= since for name in ("worker", "beat", "sweep"))
+
+    _wait_for(fresh, stack=stack, timeout=READY_TIMEOUT, what="worker, beat and sweep heartbeats")
+
+
+def _assert_heartbeats_fresh():
+    now = timezone.now()
+    seen = dict(Heartbeat.objects.values_list("name", "at"))
+    for name in ("worker", "beat", "sweep"):
+        assert name in seen, f"no {name} heartbeat"
+        age = (now - seen[name]).total_seconds()
+        assert age < 5 * HEARTBEAT_SECONDS + 2, f"{name} heartbeat is {age:.1f} s old"
+
+
+def _assert_alerted_once(visit, *, stack):
+    """Exactly one step-1 alert for the visit's deadline, every notification sent once."""
+    escalations = list(Escalation.objects.filter(visit=visit))
+    assert len(escalations) == 1, escalations
+    esc = escalations[0]
+    assert esc.kind == Kind.RETURN
+    assert esc.step == Step.OFFICE
+    assert esc.resolved_at is None
+    assert esc.deadline == visit.next_deadline
+    assert esc.raised_at >= esc.deadline
+    raised = VisitEvent.objects.filter(visit=visit, kind=EventKind.ESCALATION_RAISED)
+    assert raised.count() == 1
+
+    def all_sent():
+        rows = list(Notification.objects.filter(escalation=esc))
+        return rows if rows and all(row.state == Delivery.SENT for row in rows) else None
+
+    rows = _wait_for(
+        all_sent, stack=stack, timeout=ALERT_TIMEOUT, what="the alert's notifications to be sent"
+    )
+    keys = [row.key for row in rows]
+    assert len(keys) == len(set(keys))
+    assert all(key.startswith(f"esc{esc.pk}:step1:") for key in keys), keys
+    assert all(row.sent_at is not None and row.attempts == 1 for row in rows)
+    # Nothing else was written for this visit: no second alert's messages.
+    assert Notification.objects.filter(visit=visit).count() == len(rows)
+    # The escalation took over the watch.
+    assert Visit.objects.get(pk=visit.pk).next_deadline is None
+    return esc
+
+
+def test_overdue_visit_is_alerted_once_by_worker_and_beat(celery, authorised_visit, visitor):
+    since = timezone.now()
+    celery.start_worker()
+    celery.start_beat()
+    celery.processes[0].wait_for_log(" ready.", timeout=READY_TIMEOUT)
+    _wait_for_fresh_heartbeats(since=since, stack=celery)
+
+    visit = _arrive_due_in(authorised_visit, by=visitor, seconds=4)
+    assert not Escalation.objects.filter(visit=visit).exists()
+    esc = _wait_for_escalation(visit, stack=celery)
+    assert esc.raised_at >= visit.next_deadline
+    _assert_alerted_once(visit, stack=celery)
+
+    # A few more sweeps change nothing.
+    time.sleep(3 * SWEEP_SECONDS)
+    _assert_alerted_once(visit, stack=celery)
+    _assert_heartbeats_fresh()
+    assert all(proc.running() for proc in celery.processes), celery.logs()
+
+
+def test_worker_killed_before_deadline_alerts_once_after_restart(celery, authorised_visit, visitor):
+    since = timezone.now()
+    first = celery.start_worker()
+    beat = celery.start_beat()
+    first.wait_for_log(" ready.", timeout=READY_TIMEOUT)
+    _wait_for_fresh_heartbeats(since=since, stack=celery)
+
+    visit = _arrive_due_in(authorised_visit, by=visitor, seconds=4)
+    deadline = visit.next_deadline
+
+    # Just before the deadline the worker dies with its pool, as in a crash or an OOM kill.
+    _sleep_until(deadline - datetime.timedelta(seconds=1))
+    assert not Escalation.objects.filter(visit=visit).exists()
+    first.kill()
+    assert not first.running()
+    killed_at = timezone.now()
+    assert killed_at < deadline, "the worker was not killed before the deadline"
+    last_worker_beat = Heartbeat.objects.get(name="worker").at
+
+    # The deadline passes with beat still queueing sweeps and no worker to run them.
+    _sleep_until(deadline + datetime.timedelta(seconds=2 * SWEEP_SECONDS))
+    assert beat.running()
+    assert not Escalation.objects.filter(visit=visit).exists()
+    # Nothing of the killed worker is left: its heartbeat thread died with it.
+    assert Heartbeat.objects.get(name="worker").at == last_worker_beat
+
+    restarted_at = timezone.now()
+    second = celery.start_worker()
+    second.wait_for_log(" ready.", timeout=READY_TIMEOUT)
+    esc = _wait_for_escalation(visit, stack=celery)
+    assert esc.raised_at >= restarted_at
+    _assert_alerted_once(visit, stack=celery)
+    assert Heartbeat.objects.get(name="worker").at >= restarted_at
+
+    # A few more sweep periods, with the backlog of sweeps queued while no worker ran: still
+    # one alert, and no notification written or sent twice.
+    time.sleep(3 * SWEEP_SECONDS)
+    _assert_alerted_once(visit, stack=celery)
+    _assert_heartbeats_fresh()
+    assert second.running() and beat.running(), celery.logs()
