@@ -111,14 +111,11 @@ def _senior_recipients(esc):
     return [(user, _name(user), pair) for user in people for pair in _addresses(user)]
 
 
-def _queue(esc, *, purpose, recipients, subject, body, now, visit=None):
-    """Write outbox rows for `recipients`; a row already written for this purpose is kept.
-
-    Rows are written in the caller's transaction: the step and its messages commit together.
-    """
+def _notification_rows(esc, *, purpose, recipients, subject, body, now, visit=None):
+    """Outbox rows (unsaved) for `recipients`, keyed so that a step run twice writes none twice."""
     about = f"esc{esc.pk}" if esc is not None else f"visit{visit.pk}"
     visit = visit or esc.visit
-    rows = [
+    return [
         Notification(
             key=f"{about}:{purpose}:{channel}:{address}"[:255],
             school=visit.school if esc is None else esc.school,
@@ -136,6 +133,14 @@ def _queue(esc, *, purpose, recipients, subject, body, now, visit=None):
         )
         for user, label, (channel, address) in recipients
     ]
+
+
+def _queue(esc, **kwargs):
+    """Write outbox rows; a row already written for this purpose is kept.
+
+    Rows are written in the caller's transaction: the step and its messages commit together.
+    """
+    rows = _notification_rows(esc, **kwargs)
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
 
@@ -145,7 +150,8 @@ def _queue(esc, *, purpose, recipients, subject, body, now, visit=None):
 
 def staff_lines(visit):
     """Names and mobiles of the staff on a visit, for a message read on a phone."""
-    return [f"{_name(a.user)} {a.mobile}" for a in visit.assignments.select_related("user").all()]
+    # .all() uses the assignments a sweep prefetched; elsewhere it is one small query.
+    return [f"{_name(a.user)} {a.mobile}" for a in visit.assignments.all()]
 
 
 def _summary(esc):
@@ -201,29 +207,38 @@ def _step1_fields(school, now):
     }
 
 
+def _step1_rows(esc, *, now, recipients):
+    """E1: the timeline event and outbox rows (unsaved) that alert the office for `esc`."""
+    who = "the on-call senior (office closed)" if esc.out_of_hours else "the office"
+    status = esc.visit.status if esc.visit else ""
+    event = VisitEvent(
+        visit=esc.visit,
+        escalation=esc,
+        kind=EventKind.ESCALATION_RAISED,
+        by=esc.raised_by,
+        at=now,
+        from_status=status,
+        to_status=status,
+        message=f"{esc.get_kind_display()}: {who} alerted to phone the staff (E1).",
+    )
+    subject, body = _step1_message(esc)
+    rows = _notification_rows(
+        esc, purpose="step1", recipients=recipients, subject=subject, body=body, now=now
+    )
+    return event, rows
+
+
 def _raise_step1(esc, *, now, recipients=None):
     """E1: the office (or the on-call senior) is alerted and must phone the staff.
 
     `esc` was created with _step1_fields(). `recipients` may be passed by a sweep that has
     already looked them up for this school.
     """
-    who = "the on-call senior (office closed)" if esc.out_of_hours else "the office"
-    _event(
-        esc,
-        kind=EventKind.ESCALATION_RAISED,
-        by=esc.raised_by,
-        now=now,
-        message=f"{esc.get_kind_display()}: {who} alerted to phone the staff (E1).",
-    )
-    subject, body = _step1_message(esc)
-    _queue(
-        esc,
-        purpose="step1",
-        recipients=_office_recipients(esc, now) if recipients is None else recipients,
-        subject=subject,
-        body=body,
-        now=now,
-    )
+    if recipients is None:
+        recipients = _office_recipients(esc, now)
+    event, rows = _step1_rows(esc, now=now, recipients=recipients)
+    event.save()
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 def _claim_police_step(esc, *, by, now, reason):
@@ -247,60 +262,92 @@ def _claim_police_step(esc, *, by, now, reason):
     return True
 
 
-def _escalate_overdue(visit, *, now, recipients):
-    """E1: one watched visit past its deadline. Returns whether a new alert was raised.
+def _handled(visits):
+    """Visits (of `visits`) that need no new alert: one is open for them, or was raised for
+    this very deadline before (one_escalation_per_deadline would refuse a second)."""
+    deadlines = {v.next_deadline for v in visits}
+    seen = Escalation.objects.filter(visit__in=visits).filter(
+        Q(resolved_at__isnull=True) | Q(deadline__in=deadlines)
+    )
+    done = set()
+    for visit_id, kind, deadline, resolved_at in seen.values_list(
+        "visit_id", "kind", "deadline", "resolved_at"
+    ):
+        done.add((visit_id, None) if resolved_at is None else (visit_id, (kind, deadline)))
+    return {
+        v.pk
+        for v in visits
+        if (v.pk, None) in done or (v.pk, (v.deadline_kind, v.next_deadline)) in done
+    }
 
-    The visit is locked by the caller. `recipients` is a per-sweep cache of step-1 recipients
-    by (school, office open), so a storm of alerts does not look up the same people each time.
+
+def _new_overdue_alerts(visits, *, now, recipients):
+    """E1: raise the step-1 alerts for locked visits past their deadline; return how many.
+
+    The escalation takes over each visit's watch (its deadline is cleared; the next state
+    change sets a new one). `recipients` caches step-1 recipients by (school, office open), so
+    a storm of alerts does not look up the same people each time. Rows are written in bulk.
     """
-    deadline, kind = visit.next_deadline, visit.deadline_kind
-    # The escalation takes over the watch; the next state change sets a new deadline.
-    Visit.objects.filter(pk=visit.pk).update(next_deadline=None, deadline_kind="")
-    handled = Escalation.objects.filter(visit=visit).filter(
-        # Already being handled (its police step still runs on time), or raised for this very
-        # deadline before (one_escalation_per_deadline would refuse it anyway).
-        Q(resolved_at__isnull=True) | Q(kind=kind, deadline=deadline)
-    )
-    if handled.exists():
-        return False
-    esc = Escalation.objects.create(
-        school=visit.school,
-        visit=visit,
-        kind=kind,
-        deadline=deadline,
-        raised_at=now,
-        **_step1_fields(visit.school, now),
-    )
-    key = (visit.school_id, esc.out_of_hours)
-    if key not in recipients:
-        recipients[key] = _office_recipients(esc, now)
-    _raise_step1(esc, now=now, recipients=recipients[key])
-    return True
+    Visit.objects.filter(pk__in=[v.pk for v in visits]).update(next_deadline=None, deadline_kind="")
+    handled = _handled(visits)
+    alerts = [
+        Escalation(
+            school=v.school,
+            visit=v,
+            kind=v.deadline_kind,
+            deadline=v.next_deadline,
+            raised_at=now,
+            **_step1_fields(v.school, now),
+        )
+        for v in visits
+        if v.pk not in handled
+    ]
+    Escalation.objects.bulk_create(alerts)
+    events, rows = [], []
+    for esc in alerts:
+        key = (esc.school_id, esc.out_of_hours)
+        if key not in recipients:
+            recipients[key] = _office_recipients(esc, now)
+        event, notifications = _step1_rows(esc, now=now, recipients=recipients[key])
+        events.append(event)
+        rows += notifications
+    VisitEvent.objects.bulk_create(events)
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(alerts)
 
 
 def overdue_claim_batch(*, now, limit=50, failed=None, recipients=None):
     """Claim up to `limit` visits past their deadline and raise their alerts.
 
     Returns (claimed, raised). Rows are locked with SKIP LOCKED, so workers running at once
-    share the work; each visit has its own savepoint, so one that raises holds up no other.
-    A visit that raises stays watched and is added to `failed`, which later rounds of the same
-    sweep pass over: stuck visits can never fill every batch and starve the rest.
+    share the work. The batch is written in bulk; if that raises, each visit is tried again on
+    its own, in its own savepoint, so one that raises holds up no other. A visit that raises
+    stays watched and is added to `failed`, which later rounds of the same sweep pass over:
+    stuck visits can never fill every batch and starve the rest.
     """
     failed = set() if failed is None else failed
     recipients = {} if recipients is None else recipients
-    raised = 0
     with transaction.atomic():
         due = list(
             Visit.objects.filter(next_deadline__lte=now)
             .exclude(pk__in=failed)
             .select_related("school", "pupil")
+            .prefetch_related("assignments__user")
             .order_by("next_deadline")
             .select_for_update(skip_locked=True, of=("self",))[:limit]
         )
+        if not due:
+            return 0, 0
+        try:
+            with transaction.atomic():
+                return len(due), _new_overdue_alerts(due, now=now, recipients=recipients)
+        except Exception:
+            log.exception("Could not escalate a batch of %s overdue visits; one by one", len(due))
+        raised = 0
         for visit in due:
             try:
                 with transaction.atomic():
-                    raised += _escalate_overdue(visit, now=now, recipients=recipients)
+                    raised += _new_overdue_alerts([visit], now=now, recipients=recipients)
             except Exception:
                 # Left watched: the next sweep tries again, and the log says why.
                 log.exception("Could not escalate overdue visit %s", visit.pk)

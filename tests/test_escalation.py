@@ -934,14 +934,14 @@ def broken_visit(monkeypatch, pupil, office, visitor, partner, head, authorised_
         start=start - _minutes(180),
         authoriser=head,
     )
-    real = esc_services._raise_step1
+    real = esc_services._step1_rows
 
-    def raise_step1(esc, **kwargs):
+    def step1_rows(esc, **kwargs):
         if esc.visit_id == broken.pk:
             raise RuntimeError("template error")
         return real(esc, **kwargs)
 
-    monkeypatch.setattr(esc_services, "_raise_step1", raise_step1)
+    monkeypatch.setattr(esc_services, "_step1_rows", step1_rows)
     return broken
 
 
