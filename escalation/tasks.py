@@ -31,5 +31,9 @@ def notifications_deliver():
     while True:
         claimed = delivery.deliver_batch()
         sent += claimed
-        if not claimed or time.monotonic() >= ends:
+        if not claimed:
+            return sent
+        if time.monotonic() >= ends:
+            # More to send: queue the next run now rather than wait for beat's next tick.
+            notifications_deliver.delay()
             return sent
