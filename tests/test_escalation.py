@@ -978,6 +978,30 @@ def test_e1_visits_that_keep_failing_do_not_starve_others_when_the_batch_is_full
 # Tasks --------------------------------------------------------------------------------------
 
 
+def test_a_delivery_run_out_of_time_queues_the_next_and_the_last_run_does_not(
+    monkeypatch, settings, on_site_visit, return_deadline, office, sent
+):
+    monkeypatch.setattr(tasks.notifications_deliver, "delay", lambda: None)
+    with time_machine.travel(return_deadline + _minutes(1), tick=False):
+        tasks.escalation_sweep()
+    queued = []
+    monkeypatch.setattr(tasks.notifications_deliver, "delay", lambda: queued.append(1))
+    settings.ESCALATION_SWEEP_SECONDS = 0  # no time left after the first batch
+    monkeypatch.setattr(
+        delivery, "deliver_batch", lambda real=delivery.deliver_batch: real(limit=1)
+    )
+
+    with time_machine.travel(return_deadline + _minutes(2), tick=False):
+        assert tasks.notifications_deliver() == 1
+        assert queued == [1]  # one of the office's two messages waits: the next run is queued
+
+        queued.clear()
+        settings.ESCALATION_SWEEP_SECONDS = 2
+        assert tasks.notifications_deliver() == 1
+        assert queued == []  # nothing left: no run queued
+    assert len(sent) == 2
+
+
 def test_tasks_run_twice_raise_one_alert_and_send_each_message_once(
     monkeypatch, on_site_visit, return_deadline, office, sent
 ):
