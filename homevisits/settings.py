@@ -210,8 +210,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "notifications-deliver": {
         "task": "escalation.tasks.notifications_deliver",
-        "schedule": 10.0,
-        "options": {"expires": 20},
+        "schedule": float(ESCALATION_SWEEP_SECONDS),
+        "options": {"expires": 2 * ESCALATION_SWEEP_SECONDS},
     },
 }
 # Who watches the watcher: the worker and beat write heartbeats this often; /healthz and the
