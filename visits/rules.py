@@ -189,10 +189,6 @@ def is_involved(*, visit, user):
     )
 
 
-def may_complete(*, visit, user):
-    return user.pk in visit.staff_user_ids() or bool(roles_at(user, visit.school) & OVERSIGHT_ROLES)
-
-
 # D1: staff may set off and report arriving this long before the planned start, no earlier.
 EARLY_START = datetime.timedelta(hours=2)
 # E3: "I need help" stays on the screen this long after staff reported out.
