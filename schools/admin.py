@@ -147,6 +147,7 @@ class SchoolAdmin(_SchoolScopedAdmin, admin.ModelAdmin):
     form = SchoolAdminForm
     list_display = ("name", "slug", "office_phone", "lone_visit_policy")
     list_filter = ("lone_visit_policy",)
+    actions = ["start_drill"]
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     fieldsets = (
@@ -186,6 +187,24 @@ class SchoolAdmin(_SchoolScopedAdmin, admin.ModelAdmin):
             },
         ),
     )
+
+    @admin.action(description="Start a drill: a practice overdue alert for the office (E1)")
+    def start_drill(self, request, queryset):
+        """The school's admin or headteacher tests the office's procedure (escalation/)."""
+        from escalation.services import drill_start
+        from visits.rules import RuleBroken
+
+        for school in queryset:
+            try:
+                drill_start(school=school, by=request.user)
+            except RuleBroken as error:
+                self.message_user(request, f"{school}: {' '.join(error.messages)}", "error")
+            else:
+                self.message_user(
+                    request,
+                    f"Drill started at {school}: the office sees it on the live board, marked "
+                    "DRILL, and its response time is recorded.",
+                )
 
     def has_add_permission(self, request):
         return request.user.is_superuser and super().has_add_permission(request)

@@ -549,3 +549,34 @@ def test_p11_the_schedule_keeps_a_visit_while_staff_are_out_on_it(client, office
 
     [(_, visits), _] = response.context["days"]
     assert [v.pk for v in visits] == [on_site.pk]
+
+
+def test_school_admin_starts_a_drill_from_the_admin_and_the_office_sees_it(
+    client, school_admin, office, school
+):
+    from .test_admin import as_school_admin
+
+    client.force_login(as_school_admin(school_admin))
+    response = client.post(
+        reverse("admin:schools_school_changelist"),
+        {"action": "start_drill", "_selected_action": [school.pk]},
+        follow=True,
+    )
+
+    assert "Drill started at" in response.content.decode()
+    esc = Escalation.objects.get()
+    assert esc.is_drill and esc.raised_by == school_admin and esc.kind == Kind.DRILL
+    client.force_login(office)
+    assert "DRILL" in client.get(reverse("board-rows")).content.decode()
+
+
+def test_a_school_admin_cannot_start_a_drill_at_another_school(client, school_admin, other_school):
+    from .test_admin import as_school_admin
+
+    client.force_login(as_school_admin(school_admin))
+    client.post(
+        reverse("admin:schools_school_changelist"),
+        {"action": "start_drill", "_selected_action": [other_school.pk]},
+    )
+
+    assert not Escalation.objects.exists()
