@@ -141,3 +141,45 @@ def test_board_shows_a_visit_going_overdue_without_reloading_and_keeps_it_until_
     assert "acknowledged by Olive Office" in page.locator("[data-alert]").inner_text()
     assert Escalation.objects.get(visit=visit).acknowledged_by == office
     assert Visit.objects.get(pk=visit.pk).status == Status.ON_SITE
+
+
+def test_office_records_a_cause_for_concern_and_reads_the_police_instructions(
+    browser_page, live_server, pupil, office, head, dsl, visitor, partner
+):
+    now = timezone.now()
+    visit = _visit_under_way(
+        pupil=pupil,
+        office=office,
+        head=head,
+        staff=[visitor, partner],
+        start=now - datetime.timedelta(minutes=90),
+        end=now - datetime.timedelta(minutes=20),
+    )
+    services.visit_arrive(visit=visit, by=visitor, now=visit.planned_start)
+    sweep(now=timezone.now())
+    page, base = browser_page, live_server.url
+
+    _sign_in(page, base, office)
+    page.get_by_role("link", name="Phone staff & record").click()
+    page.get_by_label("Cause for concern: police step now (E2)").check()
+    page.get_by_label("Note (who you spoke to, what they said)").fill("No answer from either.")
+    page.get_by_role("button", name="Record", exact=True).click()
+    page.wait_for_load_state()
+    assert page.get_by_text("Step 2: police step").is_visible()
+
+    page.get_by_role("link", name="Police-contact instructions").first.click()
+    page.wait_for_load_state()
+    sheet = page.locator(".police-sheet").inner_text()
+    assert "Call 999 now" in sheet
+    for needed in ("Vic Visitor", "07700 900000", "AB12 CDE", "12 Acacia Avenue", "overdue"):
+        assert needed in sheet, needed
+    # Large type, for reading out under stress.
+    size = page.locator(".police-sheet dd").first.evaluate("e => getComputedStyle(e).fontSize")
+    assert float(size.removesuffix("px")) >= 24
+
+    page.get_by_role("link", name="Record the police call").click()
+    page.get_by_label("Police reference (incident number)").fill("SYP-2611-0042")
+    page.get_by_role("button", name="Record the police call").click()
+    page.wait_for_load_state()
+    esc = Escalation.objects.get(visit=visit)
+    assert esc.police_reference == "SYP-2611-0042" and esc.police_called_by == office
