@@ -66,7 +66,7 @@ def _link(name, *args):
 # --- Who is told ---------------------------------------------------------------------------
 
 
-def _people_with(school, roles):
+def people_with(school, roles):
     return (
         get_user_model()
         .objects.filter(
@@ -93,7 +93,7 @@ def _office_recipients(esc, now):
     """E1: the office in office hours; the on-call senior's mobile when it is closed."""
     school = esc.school
     if school.office_is_open(now):
-        people = list(_people_with(school, [Role.OFFICE]))
+        people = list(people_with(school, [Role.OFFICE]))
         if people:
             return [(user, _name(user), pair) for user in people for pair in _addresses(user)]
     if school.out_of_hours_phone:
@@ -107,7 +107,7 @@ def _senior_recipients(esc):
         # A drill never reaches the police step's real contacts: only whoever started it.
         user = esc.raised_by
         return [(user, _name(user), pair) for pair in _addresses(user)] if user else []
-    people = _people_with(esc.school, POLICE_STEP_ROLES)
+    people = people_with(esc.school, POLICE_STEP_ROLES)
     return [(user, _name(user), pair) for user in people for pair in _addresses(user)]
 
 
@@ -143,6 +143,29 @@ def _queue(esc, **kwargs):
     rows = _notification_rows(esc, **kwargs)
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+def message_people(*, school, about, people, subject, body, now):
+    """Outbox rows to `people` (email and mobile) about something other than a visit's alert,
+    e.g. a safeguarding concern (A5); `about` makes the keys unique, so a repeat sends nothing."""
+    rows = [
+        Notification(
+            key=f"{about}:{channel}:{address}"[:255],
+            school=school,
+            recipient=user,
+            recipient_label=_name(user),
+            channel=channel,
+            address=address,
+            subject=subject,
+            body=body,
+            created_at=now,
+            next_attempt_at=now,
+        )
+        for user in people
+        for channel, address in _addresses(user)
+    ]
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return rows
 
 
 # --- What is said --------------------------------------------------------------------------
@@ -654,7 +677,7 @@ def safety_report(*, visit, by, now, reason, child_at_risk):
     """D5: a visit called off or ended for safety is reported to the headteacher; D6: a child
     alone or at risk goes to the DSL too."""
     roles = [Role.HEADTEACHER] + ([Role.DSL, Role.DEPUTY_DSL] if child_at_risk else [])
-    people = _people_with(visit.school, roles)
+    people = people_with(visit.school, roles)
     recipients = [(user, _name(user), pair) for user in people for pair in _addresses(user)]
     subject = "Home visit called off for safety (D5)"
     if child_at_risk:

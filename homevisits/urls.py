@@ -17,6 +17,7 @@ urlpatterns = [
     path("visits/", include("visits.urls")),
     path("pupils/", include("schools.urls")),
     path("board/", include("escalation.urls")),
+    path("concerns/", include("safeguarding.urls")),
     path("healthz", escalation_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,115 @@
+"""Safeguarding concerns: thin views over safeguarding/services.py (A5, A8)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from schools.selectors import pupils_for, roles_at, schools_for
+from visits.access import visible_visits
+from visits.rules import RuleBroken
+
+from . import services
+from .access import get_concern_for, visible_concerns
+from .forms import CloseForm, ConcernForm, TriageForm
+from .models import ConcernStatus
+
+
+@login_required
+def concern_list(request):
+    reads = bool(schools_for(request.user, roles=services.READING_ROLES).exists())
+    concerns = (
+        visible_concerns(request.user)
+        .select_related("pupil", "raised_by")
+        .order_by("closed_at", "-raised_at")
+    )
+    open_ = [c for c in concerns if c.status != ConcernStatus.CLOSED]
+    closed = [c for c in concerns if c.status == ConcernStatus.CLOSED][:100]
+    context = {"open": open_, "closed": closed, "reads": reads}
+    return render(request, "safeguarding/concern_list.html", context)
+
+
+@login_required
+def concern_create(request):
+    pupils = pupils_for(request.user)
+    visit = None
+    visit_id = request.GET.get("visit") or request.POST.get("visit")
+    if visit_id and str(visit_id).isdigit():
+        visit = visible_visits(request.user).filter(pk=visit_id).first()
+    initial = {"pupil": visit.pupil_id if visit else request.GET.get("pupil")}
+    form = ConcernForm(request.POST or None, pupils=pupils, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            concern = services.concern_raise(
+                pupil=form.cleaned_data["pupil"],
+                by=request.user,
+                account=form.cleaned_data["account"],
+                visit=visit,
+            )
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Concern sent to the DSL and deputies (A5).")
+            return redirect(concern)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "safeguarding/concern_form.html", {"form": form, "visit": visit}, status=status
+    )
+
+
+def _detail(request, concern, *, status=200, **forms):
+    dsl = bool(roles_at(request.user, concern.school) & services.DSL_ROLES)
+    reads = bool(roles_at(request.user, concern.school) & services.READING_ROLES)
+    context = {
+        "concern": concern,
+        "is_dsl": dsl,
+        # A8: the audit trail is for the DSL, deputies and headteacher.
+        "audit": concern.events.select_related("by") if reads else None,
+        "triage_form": TriageForm(
+            initial={"category": concern.category, "referral": concern.referral or "none"}
+        ),
+        "close_form": CloseForm(),
+        **forms,
+    }
+    return render(request, "safeguarding/concern_detail.html", context, status=status)
+
+
+@login_required
+def concern_detail(request, pk):
+    concern = get_concern_for(request.user, pk)
+    services.concern_viewed(concern=concern, by=request.user)
+    return _detail(request, concern)
+
+
+@login_required
+@require_POST
+def concern_triage(request, pk):
+    concern = get_concern_for(request.user, pk)
+    form = TriageForm(request.POST)
+    if form.is_valid():
+        try:
+            services.concern_triage(concern=concern, by=request.user, **form.cleaned_data)
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Triage recorded.")
+            return redirect(concern)
+    return _detail(request, concern, status=400, triage_form=form)
+
+
+@login_required
+@require_POST
+def concern_close(request, pk):
+    concern = get_concern_for(request.user, pk)
+    form = CloseForm(request.POST)
+    if form.is_valid():
+        try:
+            services.concern_close(
+                concern=concern, by=request.user, outcome=form.cleaned_data["outcome"]
+            )
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Concern closed.")
+            return redirect(concern)
+    return _detail(request, concern, status=400, close_form=form)
