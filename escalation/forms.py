@@ -1,7 +1,8 @@
 from django import forms
 
+from visits.rules import EXTENSION_MINUTES
+
 from .models import CallOutcome
-from .services import EXTENSION_CHOICES
 
 
 class CallForm(forms.Form):
@@ -12,7 +13,7 @@ class CallForm(forms.Form):
     )
     extend_minutes = forms.TypedChoiceField(
         label="If they are safe and staying on: extend by",
-        choices=[(0, "No extension")] + [(m, f"{m} minutes") for m in EXTENSION_CHOICES],
+        choices=[(0, "No extension")] + [(m, f"{m} minutes") for m in EXTENSION_MINUTES],
         coerce=int,
         required=False,
         empty_value=0,

@@ -98,14 +98,6 @@ def open_alerts(user):
     )
 
 
-def drill_history(school, *, limit=10):
-    return list(
-        Escalation.objects.filter(school=school, is_drill=True)
-        .select_related("acknowledged_by", "raised_by")
-        .order_by("-raised_at")[:limit]
-    )
-
-
 def alert_timeline(esc):
     return esc.events.select_related("by").order_by("at", "pk")
 

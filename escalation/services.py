@@ -22,9 +22,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from schools.models import Role
-from schools.selectors import roles_at
+from schools.selectors import display_name, roles_at
 from visits.models import EventKind, Visit, VisitEvent, VisitStaff
-from visits.rules import RuleBroken
+from visits.rules import EXTENSION_MINUTES, RuleBroken
 
 from .models import CallOutcome, Channel, Escalation, Heartbeat, Kind, Notification, Step
 
@@ -36,7 +36,6 @@ POLICE_STEP_ROLES = (Role.HEADTEACHER, Role.DSL, Role.DEPUTY_DSL)
 RESPONDING_ROLES = frozenset({Role.OFFICE, Role.HEADTEACHER, Role.DSL, Role.DEPUTY_DSL, Role.SLT})
 DRILL_ROLES = frozenset({Role.HEADTEACHER, Role.SCHOOL_ADMIN})
 OVERDUE_KINDS = (Kind.ARRIVAL, Kind.RETURN)
-EXTENSION_CHOICES = (15, 30, 60)
 
 
 def _event(esc, *, kind, by, now, message="", data=None):
@@ -53,10 +52,6 @@ def _event(esc, *, kind, by, now, message="", data=None):
         message=message,
         data=data or {},
     )
-
-
-def _name(user):
-    return user.get_full_name() or user.get_username()
 
 
 def _link(name, *args):
@@ -95,7 +90,9 @@ def _office_recipients(esc, now):
     if school.office_is_open(now):
         people = list(people_with(school, [Role.OFFICE]))
         if people:
-            return [(user, _name(user), pair) for user in people for pair in _addresses(user)]
+            return [
+                (user, display_name(user), pair) for user in people for pair in _addresses(user)
+            ]
     if school.out_of_hours_phone:
         return [(None, "On-call senior", (Channel.SMS, school.out_of_hours_phone))]
     # Nobody in danger may go unnoticed: with no office and no on-call number, go to the seniors.
@@ -106,9 +103,9 @@ def _senior_recipients(esc):
     if esc.is_drill:
         # A drill never reaches the police step's real contacts: only whoever started it.
         user = esc.raised_by
-        return [(user, _name(user), pair) for pair in _addresses(user)] if user else []
+        return [(user, display_name(user), pair) for pair in _addresses(user)] if user else []
     people = people_with(esc.school, POLICE_STEP_ROLES)
-    return [(user, _name(user), pair) for user in people for pair in _addresses(user)]
+    return [(user, display_name(user), pair) for user in people for pair in _addresses(user)]
 
 
 def _notification_rows(esc, *, purpose, recipients, subject, body, now, visit=None):
@@ -153,7 +150,7 @@ def message_people(*, school, about, people, subject, body, now):
             key=f"{about}:{channel}:{address}"[:255],
             school=school,
             recipient=user,
-            recipient_label=_name(user),
+            recipient_label=display_name(user),
             channel=channel,
             address=address,
             subject=subject,
@@ -174,7 +171,7 @@ def message_people(*, school, about, people, subject, body, now):
 def staff_lines(visit):
     """Names and mobiles of the staff on a visit, for a message read on a phone."""
     # .all() uses the assignments a sweep prefetched; elsewhere it is one small query.
-    return [f"{_name(a.user)} {a.mobile}" for a in visit.assignments.all()]
+    return [f"{display_name(a.user)} {a.mobile}" for a in visit.assignments.all()]
 
 
 def _summary(esc):
@@ -465,9 +462,9 @@ def emergency_raise(*, visit, by, now, kind, reason):
 def _tell_partner(esc, *, by, now):
     """Either one's "I need help" escalates, and the other member of staff is told."""
     others = VisitStaff.objects.filter(visit=esc.visit).exclude(user=by).select_related("user")
-    recipients = [(a.user, _name(a.user), (Channel.SMS, a.mobile)) for a in others]
+    recipients = [(a.user, display_name(a.user), (Channel.SMS, a.mobile)) for a in others]
     body = (
-        f"{_name(by)} pressed I NEED HELP on your home visit at "
+        f"{display_name(by)} pressed I NEED HELP on your home visit at "
         f"{timezone.localtime(now):%H:%M}. The school is calling the police. "
         "If you are safe, get to safety; if you can, phone the office."
     )
@@ -557,7 +554,7 @@ def escalation_record_call(*, escalation, by, outcome, note="", extend_minutes=0
         raise RuleBroken("This alert is already resolved.")
     if outcome not in CallOutcome.values:
         raise RuleBroken("Say what happened on the call.")
-    if extend_minutes and extend_minutes not in EXTENSION_CHOICES:
+    if extend_minutes and extend_minutes not in EXTENSION_MINUTES:
         raise RuleBroken("Extend by 15, 30 or 60 minutes (D2).")
     _acknowledge(esc, by=by, now=now)
     label = CallOutcome(outcome).label
@@ -572,11 +569,14 @@ def escalation_record_call(*, escalation, by, outcome, note="", extend_minutes=0
             esc,
             by=by,
             now=now,
-            reason=f"{_name(by)} recorded a cause for concern (E2). {note}".strip(),
+            reason=f"{display_name(by)} recorded a cause for concern (E2). {note}".strip(),
         )
     elif outcome == CallOutcome.CODE_WORD:
         _claim_police_step(
-            esc, by=by, now=now, reason=f"{_name(by)} recorded that the code word was used (E3)."
+            esc,
+            by=by,
+            now=now,
+            reason=f"{display_name(by)} recorded that the code word was used (E3).",
         )
     return esc
 
@@ -593,7 +593,7 @@ def code_word_record(*, visit, by, now=None):
         by=by,
         now=now,
         kind=Kind.CODE_WORD,
-        reason=f"{_name(by)} recorded that the code word was used (E3).",
+        reason=f"{display_name(by)} recorded that the code word was used (E3).",
     )
 
 
@@ -634,7 +634,7 @@ def escalation_raise_police_step(*, escalation, by, reason, now=None):
     if not esc.is_open:
         raise RuleBroken("This alert is already resolved.")
     reason = (reason or "").strip() or "Raised by hand."
-    _claim_police_step(esc, by=by, now=now, reason=f"{_name(by)}: {reason}")
+    _claim_police_step(esc, by=by, now=now, reason=f"{display_name(by)}: {reason}")
     return esc
 
 
@@ -669,7 +669,7 @@ def overdue_resolve_on_check_in(*, visit, by, now, what):
     if esc is None:
         return None
     esc.visit = visit
-    _resolve(esc, by=by, now=now, resolution=f"{_name(by)} checked in: {what}.")
+    _resolve(esc, by=by, now=now, resolution=f"{display_name(by)} checked in: {what}.")
     return esc
 
 
@@ -678,12 +678,12 @@ def safety_report(*, visit, by, now, reason, child_at_risk):
     alone or at risk goes to the DSL too."""
     roles = [Role.HEADTEACHER] + ([Role.DSL, Role.DEPUTY_DSL] if child_at_risk else [])
     people = people_with(visit.school, roles)
-    recipients = [(user, _name(user), pair) for user in people for pair in _addresses(user)]
+    recipients = [(user, display_name(user), pair) for user in people for pair in _addresses(user)]
     subject = "Home visit called off for safety (D5)"
     if child_at_risk:
         subject += ": child at risk (D6)"
     body = (
-        f"{_name(by)} called off the home visit to {visit.pupil} at "
+        f"{display_name(by)} called off the home visit to {visit.pupil} at "
         f"{timezone.localtime(now):%H:%M}: {reason}\n{_link('visit-detail', visit.pk)}"
     )
     _queue(

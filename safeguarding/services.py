@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from escalation.services import message_people, people_with
 from schools.models import PLANNING_ROLES, Role
-from schools.selectors import roles_at
+from schools.selectors import display_name, roles_at
 from visits.rules import RuleBroken
 
 from .models import Concern, ConcernEvent, ConcernEventKind, ConcernStatus, Referral
@@ -20,10 +20,6 @@ from .models import Concern, ConcernEvent, ConcernEventKind, ConcernStatus, Refe
 # A5: the concern goes to these at once; they and the headteacher may read it (A8).
 DSL_ROLES = frozenset({Role.DSL, Role.DEPUTY_DSL})
 READING_ROLES = DSL_ROLES | {Role.HEADTEACHER}
-
-
-def _name(user):
-    return user.get_full_name() or user.get_username()
 
 
 def _audit(concern, *, kind, by, now, message=""):
@@ -58,7 +54,7 @@ def concern_raise(*, pupil, by, account, visit=None, now=None):
         people=people_with(school, DSL_ROLES),
         subject="New safeguarding concern (A5)",
         body=(
-            f"{_name(by)} raised a safeguarding concern at {timezone.localtime(now):%H:%M}. "
+            f"{display_name(by)} raised a safeguarding concern at {timezone.localtime(now):%H:%M}. "
             f"Read it in homevisits: {link}"
         ),
         now=now,

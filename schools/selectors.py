@@ -3,6 +3,11 @@ from django.contrib.auth import get_user_model
 from .models import PLANNING_ROLES, VISITING_ROLES, Membership, Pupil, School
 
 
+def display_name(user):
+    """How a person is named on screens, timelines and messages."""
+    return user.get_full_name() or user.get_username()
+
+
 def roles_at(user, school):
     """The roles `user` holds at `school`, as a set of Role values."""
     if not user.is_authenticated:

@@ -189,6 +189,8 @@ def is_involved(*, visit, user):
     )
 
 
+# D2: a visit running long is extended by one of these (minutes), by staff or by the office.
+EXTENSION_MINUTES = (15, 30, 60)
 # D1: staff may set off and report arriving this long before the planned start, no earlier.
 EARLY_START = datetime.timedelta(hours=2)
 # E3: "I need help" stays on the screen this long after staff reported out.

@@ -12,11 +12,11 @@ import math
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import DoorReason, EventKind, Status
-from ..rules import RuleBroken, check_in_problems
-from .planning import _event, _locked, _move, _raise_if
+from schools.selectors import display_name
 
-EXTENSION_MINUTES = (15, 30, 60)
+from ..models import DoorReason, EventKind, Status
+from ..rules import EXTENSION_MINUTES, RuleBroken, check_in_problems
+from .planning import _event, _locked, _move, _raise_if
 
 
 def clean_position(position):
@@ -216,7 +216,7 @@ def visit_need_help(*, visit, by, position=None, now=None):
     _guard(visit, by, now, "help")
     seen = _seen(visit, by=by, now=now, position=position)
     visit.save(update_fields=list(seen))
-    who = by.get_full_name() or by.get_username()
+    who = display_name(by)
     _event(
         visit=visit,
         kind=EventKind.HELP,
