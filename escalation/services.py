@@ -35,6 +35,17 @@ POLICE_STEP_ROLES = (Role.HEADTEACHER, Role.DSL, Role.DEPUTY_DSL)
 # Roles that may act on an alert: the office and senior staff who hold the schedule (P11).
 RESPONDING_ROLES = frozenset({Role.OFFICE, Role.HEADTEACHER, Role.DSL, Role.DEPUTY_DSL, Role.SLT})
 DRILL_ROLES = frozenset({Role.HEADTEACHER, Role.SCHOOL_ADMIN})
+
+
+def may_respond(user, school):
+    """E1-E3: the office and senior staff act on alerts and record the code word."""
+    return bool(roles_at(user, school) & RESPONDING_ROLES)
+
+
+def may_start_drill(user, school):
+    return bool(roles_at(user, school) & DRILL_ROLES)
+
+
 OVERDUE_KINDS = (Kind.ARRIVAL, Kind.RETURN)
 
 
@@ -482,7 +493,7 @@ def _tell_partner(esc, *, by, now):
 
 
 def _require_responder(esc, by):
-    if not roles_at(by, esc.school) & RESPONDING_ROLES:
+    if not may_respond(by, esc.school):
         raise RuleBroken("Alerts are handled by the office and senior staff (E1).")
 
 
@@ -586,7 +597,7 @@ def code_word_record(*, visit, by, now=None):
     """E3: staff said the code word on the phone: straight to the police step."""
     now = now or timezone.now()
     visit = Visit.objects.select_for_update().select_related("school", "pupil").get(pk=visit.pk)
-    if not roles_at(by, visit.school) & RESPONDING_ROLES:
+    if not may_respond(by, visit.school):
         raise RuleBroken("The code word is recorded by the office or senior staff (E3).")
     return emergency_raise(
         visit=visit,
@@ -714,7 +725,7 @@ def safety_report(*, visit, by, now, reason, child_at_risk):
 def drill_start(*, school, by, now=None):
     """A practice overdue alert: the office's response is timed; no real contact at step 2."""
     now = now or timezone.now()
-    if not roles_at(by, school) & DRILL_ROLES:
+    if not may_start_drill(by, school):
         raise RuleBroken("A drill is started by the headteacher or a school admin.")
     esc = Escalation.objects.create(
         school=school,

@@ -13,7 +13,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from schools.models import School
-from schools.selectors import roles_at
 from visits.rules import RuleBroken
 from visits.selectors import schedule_schools
 
@@ -43,9 +42,7 @@ def board(request):
     """E1: every visit active today, the most urgent first; polls itself for changes."""
     schools = _holds_board(request.user)
     context = _board_context(request, timezone.now())
-    context["drill_schools"] = [
-        s for s in schools if roles_at(request.user, s) & services.DRILL_ROLES
-    ]
+    context["drill_schools"] = [s for s in schools if services.may_start_drill(request.user, s)]
     return render(request, "escalation/board.html", context)
 
 

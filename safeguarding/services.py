@@ -22,6 +22,17 @@ DSL_ROLES = frozenset({Role.DSL, Role.DEPUTY_DSL})
 READING_ROLES = DSL_ROLES | {Role.HEADTEACHER}
 
 
+def may_triage(user, school):
+    """A5: the DSL and deputies triage and close concerns."""
+    return bool(roles_at(user, school) & DSL_ROLES)
+
+
+def may_read_all(user, school):
+    """A8: the DSL, deputies and headteacher read every concern of the school and its audit
+    trail; anyone else only the concerns they raised."""
+    return bool(roles_at(user, school) & READING_ROLES)
+
+
 def _audit(concern, *, kind, by, now, message=""):
     return ConcernEvent.objects.create(concern=concern, kind=kind, by=by, at=now, message=message)
 
@@ -63,7 +74,7 @@ def concern_raise(*, pupil, by, account, visit=None, now=None):
 
 
 def _require_dsl(concern, by):
-    if not roles_at(by, concern.school) & DSL_ROLES:
+    if not may_triage(by, concern.school):
         raise RuleBroken("Concerns are triaged and closed by the DSL or a deputy DSL (A5).")
 
 

@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from schools.selectors import pupils_for, roles_at, schools_for
+from schools.selectors import pupils_for, schools_for
 from visits.access import visible_visits
 from visits.rules import RuleBroken
 
@@ -17,7 +17,7 @@ from .models import ConcernStatus
 
 @login_required
 def concern_list(request):
-    reads = bool(schools_for(request.user, roles=services.READING_ROLES).exists())
+    reads = any(services.may_read_all(request.user, s) for s in schools_for(request.user))
     concerns = (
         visible_concerns(request.user)
         .select_related("pupil", "raised_by")
@@ -58,11 +58,10 @@ def concern_create(request):
 
 
 def _detail(request, concern, *, status=200, **forms):
-    dsl = bool(roles_at(request.user, concern.school) & services.DSL_ROLES)
-    reads = bool(roles_at(request.user, concern.school) & services.READING_ROLES)
+    reads = services.may_read_all(request.user, concern.school)
     context = {
         "concern": concern,
-        "is_dsl": dsl,
+        "is_dsl": services.may_triage(request.user, concern.school),
         # A8: the audit trail is for the DSL, deputies and headteacher.
         "audit": concern.events.select_related("by") if reads else None,
         "triage_form": TriageForm(

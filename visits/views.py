@@ -12,8 +12,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from escalation.selectors import on_visit_alert, staff_today
-from escalation.services import RESPONDING_ROLES, code_word_record
-from schools.selectors import planning_schools, pupils_for, roles_at, visiting_staff_of
+from escalation.services import code_word_record
+from escalation.services import may_respond as escalation_may_respond
+from schools.selectors import planning_schools, pupils_for, visiting_staff_of
 
 from . import selectors, services
 from .access import get_visit_for, visible_visits
@@ -123,7 +124,7 @@ def visit_detail(request, pk):
     visit = get_visit_for(request.user, pk)
     now = timezone.now()
     actions = available_actions(visit=visit, user=request.user, now=now)
-    may_respond = bool(roles_at(request.user, visit.school) & RESPONDING_ROLES)
+    may_respond = escalation_may_respond(request.user, visit.school)
     context = {
         "visit": visit,
         "actions": actions,
