@@ -397,50 +397,68 @@ def visit_check_in(request, pk, action):
     return redirect(_day_page(request, visit))
 
 
+def _on_visit_form(request, pk, *, form_class, name, call, done):
+    """POST a form from the check-in screen: refused, it comes back with its errors and what
+    was typed (400); accepted, `call` makes the change through a service."""
+    visit = get_visit_for(request.user, pk)
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            call(visit, form.cleaned_data, form.position())
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, done)
+            return redirect(_day_page(request, visit))
+    return _on_visit_page(request, visit, status=400, **{name: form})
+
+
 @login_required
 @require_POST
 def visit_extend(request, pk):
     """D2: the visit runs longer; the return deadline moves."""
-    visit = get_visit_for(request.user, pk)
-    form = ExtendForm(request.POST)
-    if form.is_valid():
-        try:
-            services.visit_extend(
-                visit=visit,
-                by=request.user,
-                minutes=form.cleaned_data["minutes"],
-                reason=form.cleaned_data["reason"],
-                position=form.position(),
-            )
-        except RuleBroken as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, "Extension recorded; the office can see it (D2).")
-            return redirect(_day_page(request, visit))
-    return _on_visit_page(request, visit, status=400, extend_form=form)
+
+    def call(visit, data, position):
+        services.visit_extend(
+            visit=visit,
+            by=request.user,
+            minutes=data["minutes"],
+            reason=data["reason"],
+            position=position,
+        )
+
+    return _on_visit_form(
+        request,
+        pk,
+        form_class=ExtendForm,
+        name="extend_form",
+        call=call,
+        done="Extension recorded; the office can see it (D2).",
+    )
 
 
 @login_required
 @require_POST
 def visit_door(request, pk):
     """D3-D6: call the visit off at the door and leave."""
-    visit = get_visit_for(request.user, pk)
-    form = DoorForm(request.POST)
-    if form.is_valid():
-        try:
-            services.visit_cancel_at_door(
-                visit=visit,
-                by=request.user,
-                reason=form.cleaned_data["reason"],
-                note=form.cleaned_data["note"],
-                position=form.position(),
-            )
-        except RuleBroken as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, "Visit called off and your leaving recorded.")
-            return redirect("visit-on", pk=visit.pk)
-    return _on_visit_page(request, visit, status=400, door_form=form)
+
+    def call(visit, data, position):
+        services.visit_cancel_at_door(
+            visit=visit,
+            by=request.user,
+            reason=data["reason"],
+            note=data["note"],
+            position=position,
+        )
+
+    return _on_visit_form(
+        request,
+        pk,
+        form_class=DoorForm,
+        name="door_form",
+        call=call,
+        done="Visit called off and your leaving recorded.",
+    )
 
 
 @login_required
