@@ -489,7 +489,7 @@ def test_a_drill_for_a_school_that_does_not_exist_is_not_found(client, head):
     client.force_login(head)
 
     assert client.post(reverse("drill-start"), {"school": "999999"}).status_code == 404
-    assert client.post(reverse("drill-start"), {"school": "abc"}).status_code in (400, 404)
+    assert client.post(reverse("drill-start"), {"school": "abc"}).status_code == 400
 
 
 # The admin --------------------------------------------------------------------------------
@@ -580,3 +580,87 @@ def test_a_school_admin_cannot_start_a_drill_at_another_school(client, school_ad
     )
 
     assert not Escalation.objects.exists()
+
+
+# Less travelled paths a user still touches ---------------------------------------------------
+
+
+def test_e2_office_raises_the_police_step_by_hand_without_waiting(client, office, overdue):
+    client.force_login(office)
+
+    response = client.post(
+        reverse("escalation-police-step", args=[overdue.pk]), {"reason": "Neighbour rang: shouting"}
+    )
+
+    assert response.url == overdue.get_absolute_url()
+    overdue.refresh_from_db()
+    assert overdue.step == Step.POLICE
+    assert "Neighbour rang: shouting" in overdue.police_step_reason
+
+
+def test_resolving_needs_how_it_ended_and_then_watches_the_staff_again(client, office, overdue):
+    client.force_login(office)
+    url = reverse("escalation-resolve", args=[overdue.pk])
+
+    assert client.post(url, {"resolution": ""}).status_code == 400
+    overdue.refresh_from_db()
+    assert overdue.is_open
+
+    with time_machine.travel(overdue.raised_at + datetime.timedelta(minutes=3), tick=False):
+        client.force_login(office)
+        client.post(url, {"resolution": "Vic rang back: meeting ran on, both fine."})
+        now = timezone.now()
+    overdue.refresh_from_db()
+    visit = Visit.objects.get(pk=overdue.visit_id)
+    assert not overdue.is_open and overdue.resolved_by == office
+    # Still on site: watched again from now, plus the grace period (E1).
+    assert visit.next_deadline == now + datetime.timedelta(minutes=visit.school.grace_minutes)
+
+
+def test_d1_office_records_staff_who_phoned_to_say_they_have_left(client, office, on_site):
+    with time_machine.travel(on_site.planned_start + datetime.timedelta(minutes=50), tick=False):
+        client.force_login(office)
+        client.post(reverse("visit-complete", args=[on_site.pk]))
+
+    on_site.refresh_from_db()
+    assert on_site.status == Status.COMPLETED and on_site.next_deadline is None
+    event = on_site.events.get(kind="left")
+    assert event.by == office and "phoned in" in event.message
+
+
+def test_d5_felt_unsafe_at_the_door_from_the_phone_ends_the_visit_and_tells_the_head(
+    client, visitor, head, on_site
+):
+    from escalation.models import Notification
+
+    with time_machine.travel(on_site.planned_start + datetime.timedelta(minutes=5), tick=False):
+        client.force_login(visitor)
+        response = client.post(
+            reverse("visit-door", args=[on_site.pk]),
+            {"reason": "felt_unsafe", "note": "Man at the door shouting."},
+        )
+
+    assert response.url == reverse("visit-on", args=[on_site.pk])
+    on_site.refresh_from_db()
+    assert on_site.status == Status.CANCELLED and on_site.left_at is not None
+    assert Notification.objects.filter(recipient=head, visit=on_site).exists()
+
+
+def test_heartbeat_check_command_fails_while_beat_is_silent(db):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="No beat heartbeat"):
+        call_command("heartbeat_check", "beat")
+    Heartbeat.objects.create(name="beat", at=timezone.now())
+    call_command("heartbeat_check", "beat")
+
+
+def test_the_email_notifier_sends_through_djangos_email_backend(settings, overdue, mailoutbox):
+    from escalation.models import Channel, Notification
+    from escalation.notifiers import DjangoEmailNotifier
+
+    row = Notification.objects.filter(escalation=overdue, channel=Channel.EMAIL).first()
+    DjangoEmailNotifier().send(row)
+
+    assert [m.to for m in mailoutbox] == [[row.address]]
+    assert mailoutbox[0].subject == row.subject
