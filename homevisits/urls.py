@@ -17,7 +17,8 @@ urlpatterns = [
     path("visits/", include("visits.urls")),
     path("pupils/", include("schools.urls")),
     path("board/", include("escalation.urls")),
-    path("concerns/", include("safeguarding.urls")),
+    # Concerns, minutes, debriefs, exports, the pupil's file and monitoring (A1-A9).
+    path("", include("safeguarding.urls")),
     path("healthz", escalation_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

@@ -30,3 +30,36 @@ def get_concern_for(user, pk):
     if concern is None:
         raise Http404("No such concern.")
     return concern
+
+
+def visible_minutes(user):
+    """A8: minutes are read by the staff on the visit and by the DSL, deputies, headteacher and
+    SLT of its school; not by the office, nor by other staff."""
+    from .models import Minutes
+    from .services.minutes import MINUTES_READING_ROLES
+
+    if not user.is_authenticated:
+        return Minutes.objects.none()
+    return Minutes.objects.filter(
+        Q(visit__school__in=schools_for(user, roles=MINUTES_READING_ROLES))
+        | Q(visit__assignments__user=user, visit__school__in=schools_for(user))
+    ).distinct()
+
+
+def get_visit_for_minutes(user, pk):
+    """The visit whose minutes `user` may read or write, or 404 (A8). Works before the minutes
+    exist, so the staff on the visit can start them."""
+    from visits.access import visible_visits
+
+    from .services.minutes import may_read_minutes
+
+    visit = (
+        visible_visits(user)
+        .select_related("school", "pupil")
+        .prefetch_related("assignments__user__staff_profile")
+        .filter(pk=pk)
+        .first()
+    )
+    if visit is None or not may_read_minutes(user, visit):
+        raise Http404("No such visit.")
+    return visit

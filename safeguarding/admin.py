@@ -1,5 +1,5 @@
 """Concerns in the admin: read-only, and only for the DSL, deputies and headteacher of the
-concern's school (A8), superusers included. Changes go through safeguarding/services.py, which
+concern's school (A8), superusers included. Changes go through safeguarding/services/, which
 keeps the audit trail; reading one here is not audited, so the list shows no account text."""
 
 from django.contrib import admin

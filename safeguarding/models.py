@@ -1,8 +1,9 @@
-"""Safeguarding concerns (A5, A8): raised by any member of staff, seen only by the DSL, deputies,
-headteacher and whoever raised them, triaged and closed by the DSL or a deputy.
+"""What is learnt on a visit and where it goes (A1-A9).
 
-Minutes, debriefs and the pupil's file (A1-A4, A6, A7, A9) arrive with the rest of the
-minutes-and-concerns work.
+Safeguarding concerns (A5, A8): raised by any member of staff, seen only by the DSL, deputies,
+headteacher and whoever raised them, triaged and closed by the DSL or a deputy. The minutes
+models (A1-A4, A6, A7) are in safeguarding/minutes_models.py and imported at the end of this
+module, so Django finds them in this app.
 """
 
 from django.conf import settings
@@ -11,6 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from schools.models import Pupil, School
+
+from .append_only import AppendOnly
 
 
 class Category(models.TextChoices):
@@ -93,7 +96,7 @@ class ConcernEventKind(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
-class ConcernEvent(models.Model):
+class ConcernEvent(AppendOnly):
     """Who read or changed a concern, and when (A8 audit). Append-only."""
 
     concern = models.ForeignKey(Concern, on_delete=models.PROTECT, related_name="events")
@@ -107,3 +110,22 @@ class ConcernEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} by {self.by} at {timezone.localtime(self.at):%H:%M}"
+
+
+from .minutes_models import (  # noqa: E402,F401  (models of this app, kept in their own module)
+    Action,
+    ActionStatus,
+    Addendum,
+    CopyMethod,
+    CopyRecipient,
+    CopySent,
+    CopyVersion,
+    Debrief,
+    DebriefWith,
+    Minutes,
+    MinutesEvent,
+    MinutesEventKind,
+    MinutesStatus,
+    Signature,
+    SignerRole,
+)

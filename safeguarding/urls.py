@@ -1,11 +1,12 @@
-from django.urls import path
+"""Every area's URLs, each listed beside its views (safeguarding/views/<area>.py)."""
 
-from . import views
+from .views import actions, concerns, exports, minutes, monitoring, pupil_file
 
 urlpatterns = [
-    path("", views.concern_list, name="concern-list"),
-    path("new/", views.concern_create, name="concern-create"),
-    path("<int:pk>/", views.concern_detail, name="concern-detail"),
-    path("<int:pk>/triage/", views.concern_triage, name="concern-triage"),
-    path("<int:pk>/close/", views.concern_close, name="concern-close"),
+    *concerns.urlpatterns,
+    *minutes.urlpatterns,
+    *exports.urlpatterns,
+    *pupil_file.urlpatterns,
+    *monitoring.urlpatterns,
+    *actions.urlpatterns,
 ]

@@ -472,6 +472,8 @@ class EventKind(models.TextChoices):
     NOTIFICATION_SENT = "notification_sent", "Notification sent"
     NOTIFICATION_FAILED = "notification_failed", "Notification failed"
     SAFETY_REPORTED = "safety_reported", "Reported to the headteacher (D5)"
+    MINUTES_SUBMITTED = "minutes_submitted", "Minutes submitted (A1)"
+    DEBRIEF_RECORDED = "debrief_recorded", "Debrief recorded (A6)"
 
 
 class VisitEvent(models.Model):

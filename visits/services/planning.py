@@ -575,4 +575,9 @@ def visit_close(*, visit, by, now=None):
         raise RuleBroken("Only a completed visit can be closed.")
     if not may_close(visit=visit, user=by):
         raise RuleBroken("A visit is closed by the DSL, a deputy DSL, the headteacher or SLT.")
+    from safeguarding.services.minutes import record_missing
+
+    missing = record_missing(visit)
+    if missing:
+        raise RuleBroken(f"The visit closes once it has {' and '.join(missing)} (A1, A6).")
     return _move(visit, to=Status.CLOSED, kind=EventKind.CLOSED, by=by, now=now, closed_at=now)

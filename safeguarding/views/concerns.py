@@ -1,18 +1,19 @@
-"""Safeguarding concerns: thin views over safeguarding/services.py (A5, A8)."""
+"""Safeguarding concerns: thin views over safeguarding/services/concerns.py (A5, A8)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import path
 from django.views.decorators.http import require_POST
 
 from schools.selectors import pupils_for, schools_for
 from visits.access import visible_visits
 from visits.rules import RuleBroken
 
-from . import services
-from .access import get_concern_for, visible_concerns
-from .forms import CloseForm, ConcernForm, TriageForm
-from .models import ConcernStatus
+from .. import services
+from ..access import get_concern_for, visible_concerns
+from ..forms import CloseForm, ConcernForm, TriageForm
+from ..models import ConcernStatus
 
 
 @login_required
@@ -112,3 +113,12 @@ def concern_close(request, pk):
             messages.success(request, "Concern closed.")
             return redirect(concern)
     return _detail(request, concern, status=400, close_form=form)
+
+
+urlpatterns = [
+    path("concerns/", concern_list, name="concern-list"),
+    path("concerns/new/", concern_create, name="concern-create"),
+    path("concerns/<int:pk>/", concern_detail, name="concern-detail"),
+    path("concerns/<int:pk>/triage/", concern_triage, name="concern-triage"),
+    path("concerns/<int:pk>/close/", concern_close, name="concern-close"),
+]

@@ -15,7 +15,7 @@ from schools.models import PLANNING_ROLES, Role
 from schools.selectors import display_name, roles_at
 from visits.rules import RuleBroken
 
-from .models import Concern, ConcernEvent, ConcernEventKind, ConcernStatus, Referral
+from ..models import Concern, ConcernEvent, ConcernEventKind, ConcernStatus, Referral
 
 # A5: the concern goes to these at once; they and the headteacher may read it (A8).
 DSL_ROLES = frozenset({Role.DSL, Role.DEPUTY_DSL})
