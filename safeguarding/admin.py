@@ -1,21 +1,34 @@
-"""Concerns in the admin: read-only, and only for the DSL, deputies and headteacher of the
-concern's school (A8), superusers included. Changes go through safeguarding/services/, which
-keeps the audit trail; reading one here is not audited, so the list shows no account text."""
+"""Concerns and minutes in the admin: read-only, and only for those A8 lets read them at the
+record's school, superusers included. Changes go through safeguarding/services/, which keeps the
+audit trail; reading here is not audited, so the admin shows no account, minutes or addendum
+text and no signature: those are read in the app, where every reading is recorded."""
 
 from django.contrib import admin
 
 from schools.selectors import schools_for
 from visits.admin import ReadOnlyMixin, _local
 
-from .models import Concern, ConcernEvent
+from .models import (
+    Action,
+    Addendum,
+    Concern,
+    ConcernEvent,
+    CopySent,
+    Debrief,
+    Minutes,
+    MinutesEvent,
+    Signature,
+)
 from .services import READING_ROLES
+from .services.minutes import MINUTES_READING_ROLES
 
 
 class _ReadersOnlyMixin:
     school_lookup = "school"
+    reading_roles = READING_ROLES
 
     def get_queryset(self, request):
-        schools = schools_for(request.user, roles=READING_ROLES)
+        schools = schools_for(request.user, roles=self.reading_roles)
         return super().get_queryset(request).filter(**{f"{self.school_lookup}__in": schools})
 
 
@@ -37,3 +50,78 @@ class ConcernEventAdmin(_ReadersOnlyMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("at", "concern", "kind", "by", "message")
     list_filter = ("kind",)
     list_select_related = ("concern__pupil", "by")
+
+
+class _MinutesReadersMixin(_ReadersOnlyMixin):
+    reading_roles = MINUTES_READING_ROLES
+    school_lookup = "minutes__visit__school"
+
+
+@admin.register(Minutes)
+class MinutesAdmin(_MinutesReadersMixin, ReadOnlyMixin, admin.ModelAdmin):
+    school_lookup = "visit__school"
+    list_display = ("visit", "status", "started_by", "updated", "submitted_by")
+    list_filter = ("status",)
+    list_select_related = ("visit__pupil", "started_by", "submitted_by")
+    fields = (
+        "visit",
+        "status",
+        "revision",
+        "started_by",
+        "started_at",
+        "updated_by",
+        "updated_at",
+        "submitted_by",
+        "submitted_at",
+    )
+
+    @admin.display(description="last saved", ordering="updated_at")
+    def updated(self, minutes):
+        return _local(minutes.updated_at)
+
+
+@admin.register(Signature)
+class SignatureAdmin(_MinutesReadersMixin, ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("minutes", "signer_role", "signer_name", "signed_at")
+    list_select_related = ("minutes__visit__pupil",)
+    exclude = ("image",)
+
+
+@admin.register(Addendum)
+class AddendumAdmin(_MinutesReadersMixin, ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("minutes", "by", "at")
+    list_select_related = ("minutes__visit__pupil", "by")
+    exclude = ("text",)
+
+
+@admin.register(CopySent)
+class CopySentAdmin(_MinutesReadersMixin, ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("minutes", "version", "recipient", "recipient_name", "method", "sent_at")
+    list_filter = ("version", "recipient", "method")
+    list_select_related = ("minutes__visit__pupil",)
+
+
+@admin.register(MinutesEvent)
+class MinutesEventAdmin(_ReadersOnlyMixin, ReadOnlyMixin, admin.ModelAdmin):
+    # The audit of who read the minutes is for the DSL, deputies and headteacher (A8).
+    school_lookup = "minutes__visit__school"
+    list_display = ("at", "minutes", "kind", "by", "message")
+    list_filter = ("kind",)
+    list_select_related = ("minutes__visit__pupil", "by")
+
+
+@admin.register(Debrief)
+class DebriefAdmin(_MinutesReadersMixin, ReadOnlyMixin, admin.ModelAdmin):
+    school_lookup = "visit__school"
+    list_display = ("visit", "led_by", "led_as", "held_at")
+    list_select_related = ("visit__pupil", "led_by")
+    exclude = ("agreed",)
+
+
+@admin.register(Action)
+class ActionAdmin(_ReadersOnlyMixin, ReadOnlyMixin, admin.ModelAdmin):
+    # Actions may come from a concern, so only those who read concerns list them here (A8).
+    list_display = ("due_on", "pupil", "owner", "status", "school")
+    list_filter = ("status", "school")
+    list_select_related = ("pupil", "owner", "school")
+    exclude = ("description", "outcome")

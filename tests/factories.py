@@ -108,6 +108,54 @@ RISK_ANSWERS = {
 }
 
 
+def minutes_answers(owner, due_on, **overrides):
+    """A complete set of minutes (A1) with one action (A7), as the tablet form sends them."""
+    answers = {
+        "present": [
+            {"name": "Mary Pupil", "relationship": "Mother", "parental_responsibility": True},
+            {"name": "Tom Lodger", "relationship": "Lodger", "parental_responsibility": False},
+        ],
+        "child_seen": True,
+        "child_spoken_to": True,
+        "child_voice": "Said she misses her friends and wants to come back on Monday.",
+        "discussed": "Attendance since half term; morning routine; the bus pass.",
+        "action_plan": [
+            {"description": "Apply for a bus pass", "owner": owner.pk, "due_on": due_on.isoformat()}
+        ],
+        "follow_up": "Phone mother on Friday.",
+        "referrals": "",
+    }
+    answers.update(overrides)
+    return answers
+
+
+def write_minutes(visit, by, *, now=None, submit=True, **overrides):
+    """Minutes written through the real services, the way the tablet saves them."""
+    from safeguarding.services import minutes as minutes_services
+
+    now = now or timezone.now()
+    due = timezone.localtime(now).date() + datetime.timedelta(days=7)
+    minutes = minutes_services.minutes_start(visit=visit, by=by, now=now)
+    stored = minutes_services.minutes_values(minutes)
+    answers = minutes_answers(by, due, **overrides)
+    changes = {name: {"base": stored[name], "value": value} for name, value in answers.items()}
+    saved = minutes_services.minutes_save_draft(minutes=minutes, by=by, changes=changes, now=now)
+    assert not saved.conflicts
+    if submit:
+        minutes_services.minutes_submit(minutes=saved.minutes, by=by, now=now)
+    saved.minutes.refresh_from_db()
+    return saved.minutes
+
+
+def record_debrief(visit, by, *, now=None, led_as="dsl"):
+    from safeguarding.services import minutes as minutes_services
+
+    now = now or timezone.now()
+    return minutes_services.debrief_record(
+        visit=visit, by=by, led_as=led_as, held_at=now, agreed="Keep visiting weekly.", now=now
+    )
+
+
 class RiskAssessmentFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = RiskAssessment
@@ -119,6 +167,9 @@ class RiskAssessmentFactory(factory.django.DjangoModelFactory):
 
 
 __all__ = [
+    "minutes_answers",
+    "record_debrief",
+    "write_minutes",
     "CarerFactory",
     "PupilFactory",
     "RISK_ANSWERS",

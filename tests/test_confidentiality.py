@@ -19,7 +19,14 @@ from schools.models import Membership, Role
 from visits import services
 from visits.models import Authorisation, RiskAssessment, Status, Visit, VisitEvent, VisitStaff
 
-from .factories import RISK_ANSWERS, UserFactory, member, visit_details
+from .factories import (
+    RISK_ANSWERS,
+    UserFactory,
+    member,
+    record_debrief,
+    visit_details,
+    write_minutes,
+)
 
 # Details only this visit carries, to look for in pages that must not show it.
 VISIT_ADDRESS = "Flat 7 Larkspur Court\nSalford"
@@ -104,7 +111,8 @@ def confidential_visit(pupil, requester, visitor, partner, head):
         if status in (Status.COMPLETED, Status.CLOSED):
             services.visit_complete(visit=visit, by=visitor)
         if status == Status.CLOSED:
-            services.visit_close(visit=visit, by=head)
+            write_minutes(visit, visitor)
+            record_debrief(visit, head, led_as="headteacher")
         visit.refresh_from_db()
         assert visit.status == status
         return visit

@@ -17,7 +17,7 @@ from visits.models import Authorisation, Decision, EventKind, Status, Visit
 from visits.rules import RuleBroken
 
 from .conftest import make_visit
-from .factories import RISK_ANSWERS, visit_details
+from .factories import RISK_ANSWERS, record_debrief, visit_details, write_minutes
 
 AFTER_START = datetime.timedelta(minutes=70)
 
@@ -56,10 +56,14 @@ def completed_visit(authorised_visit, visitor):
 
 
 @pytest.fixture
-def closed_visit(completed_visit, dsl):
-    return services.visit_close(
-        visit=completed_visit, by=dsl, now=completed_visit.completed_at + AFTER_START
-    )
+def closed_visit(completed_visit, visitor, dsl):
+    """A1, A6: minutes submitted and the debrief recorded, so the visit has closed."""
+    later = completed_visit.completed_at + AFTER_START
+    write_minutes(completed_visit, visitor, now=later)
+    record_debrief(completed_visit, dsl, now=later)
+    completed_visit.refresh_from_db()
+    assert completed_visit.status == Status.CLOSED
+    return completed_visit
 
 
 @pytest.fixture
@@ -112,8 +116,11 @@ def test_visit_goes_from_draft_to_closed_with_timestamps_and_one_event_per_move(
     assert visit.status == Status.AUTHORISED
     visit = services.visit_complete(visit=visit, by=visitor, now=completed)
     assert visit.status == Status.COMPLETED
-    visit = services.visit_close(visit=visit, by=dsl, now=closed)
-    assert visit.status == Status.CLOSED
+    # A1, A6: the visit closes by itself once the minutes are in and the debrief is recorded.
+    write_minutes(visit, visitor, now=completed + datetime.timedelta(minutes=30))
+    visit.refresh_from_db()
+    assert visit.status == Status.COMPLETED
+    record_debrief(visit, dsl, now=closed)
 
     visit.refresh_from_db()
     assert visit.status == Status.CLOSED
@@ -311,7 +318,8 @@ def test_completing_or_closing_twice_records_each_once(authorised_visit, visitor
     visit = _complete(authorised_visit, visitor)
     _complete(visit, partner)
     later = visit.completed_at + AFTER_START
-    services.visit_close(visit=visit, by=dsl, now=later)
+    write_minutes(visit, visitor, now=later)
+    record_debrief(visit, dsl, now=later)
     services.visit_close(visit=visit, by=dsl, now=later + AFTER_START)
     visit.refresh_from_db()
     assert visit.status == Status.CLOSED
@@ -383,11 +391,34 @@ def test_others_may_not_complete_a_visit(request, authorised_visit, who):
 
 
 @pytest.mark.parametrize("who", ["dsl", "deputy", "head", "slt"])
-def test_dsl_deputy_head_or_slt_may_close_a_visit(request, completed_visit, who):
+def test_a6_debrief_with_dsl_deputy_head_or_slt_closes_a_visit_with_minutes(
+    request, completed_visit, visitor, who
+):
     person = request.getfixturevalue(who)
-    visit = services.visit_close(visit=completed_visit, by=person)
-    assert visit.status == Status.CLOSED
-    assert visit.events.get(kind=EventKind.CLOSED).by == person
+    later = completed_visit.completed_at + AFTER_START
+    write_minutes(completed_visit, visitor, now=later)
+    record_debrief(
+        completed_visit, person, now=later, led_as=request.getfixturevalue("role_of")[who]
+    )
+    completed_visit.refresh_from_db()
+    assert completed_visit.status == Status.CLOSED
+    assert completed_visit.events.get(kind=EventKind.CLOSED).by == person
+
+
+@pytest.fixture
+def role_of():
+    return {"dsl": "dsl", "deputy": "deputy_dsl", "head": "headteacher", "slt": "slt"}
+
+
+@pytest.mark.parametrize("who", ["dsl", "head"])
+def test_a1_a6_closing_by_hand_is_refused_without_minutes_and_debrief(
+    request, completed_visit, who
+):
+    person = request.getfixturevalue(who)
+    with pytest.raises(RuleBroken, match="submitted minutes and a recorded debrief"):
+        services.visit_close(visit=completed_visit, by=person)
+    completed_visit.refresh_from_db()
+    assert completed_visit.status == Status.COMPLETED
 
 
 @pytest.mark.parametrize("who", ["office", "visitor", "colleague", "school_admin", "outsider"])

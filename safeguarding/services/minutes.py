@@ -70,10 +70,9 @@ def may_add_addendum(user, visit):
 
 
 def may_record_debrief(user, visit):
-    """A6: the DSL, a deputy, the headteacher, SLT, or a line manager not on the visit."""
-    roles = roles_at(user, visit.school)
-    return bool(roles & set(DEBRIEF_ROLES.values())) or (
-        bool(roles & PLANNING_ROLES) and user.pk not in visit.staff_user_ids()
+    """A6: the DSL, a deputy, the headteacher, SLT or a line manager, who was not on the visit."""
+    return user.pk not in visit.staff_user_ids() and bool(
+        roles_at(user, visit.school) & PLANNING_ROLES
     )
 
 
@@ -473,14 +472,16 @@ def debrief_record(*, visit, by, led_as, held_at, agreed, now=None):
     if led_as not in DebriefWith.values:
         raise RuleBroken("Say who the debrief was with (A6).")
     roles = roles_at(by, visit.school)
-    if led_as in DEBRIEF_ROLES:
-        if DEBRIEF_ROLES[led_as] not in roles:
-            raise RuleBroken(f"You are not the school's {DebriefWith(led_as).label} (A6).")
-    elif not roles & PLANNING_ROLES or by.pk in visit.staff_user_ids():
+    if by.pk in visit.staff_user_ids():
         raise RuleBroken(
             "A debrief is held with someone who was not on the visit: the DSL, a deputy, SLT "
             "or a line manager (A6)."
         )
+    if led_as in DEBRIEF_ROLES:
+        if DEBRIEF_ROLES[led_as] not in roles:
+            raise RuleBroken(f"You are not the school's {DebriefWith(led_as).label} (A6).")
+    elif not roles & PLANNING_ROLES:
+        raise RuleBroken("A line manager holds a staff role at the school (A6).")
     if held_at > now + datetime.timedelta(minutes=5):
         raise RuleBroken("The debrief cannot be in the future.")
     started = visit.arrived_at or visit.planned_start

@@ -14,6 +14,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from safeguarding.services import concerns as concern_services
+from safeguarding.services import minutes as minutes_services
 from schools.models import Carer, LoneVisitPolicy, Membership, Pupil, Role, School, StaffProfile
 from schools.services import school_admins_group
 from visits import services
@@ -703,7 +705,33 @@ def _past_visits(pupils, people, *, now):
         head,
         now=before + datetime.timedelta(hours=1),
     )
-    services.visit_complete(visit=ruby, by=visitor, now=done_start + datetime.timedelta(minutes=75))
+    ruby_done = done_start + datetime.timedelta(minutes=75)
+    services.visit_complete(visit=ruby, by=visitor, now=ruby_done)
+    # Minutes begun on the tablet and not yet submitted: more than a day on, so the reminders
+    # (A7) and the headteacher's monitoring page (A9) both show them missing.
+    ruby_minutes = minutes_services.minutes_start(visit=ruby, by=visitor, now=ruby_done)
+    minutes_services.minutes_save_draft(
+        minutes=ruby_minutes,
+        by=visitor,
+        changes={
+            "present": {
+                "base": [],
+                "value": [
+                    {
+                        "name": "Jade Ahmed",
+                        "relationship": "Mother",
+                        "parental_responsibility": True,
+                    }
+                ],
+            },
+            "child_seen": {"base": None, "value": True},
+            "discussed": {
+                "base": "",
+                "value": "Ruby's attendance since September (78%); mornings are the problem.",
+            },
+        },
+        now=ruby_done + datetime.timedelta(minutes=10),
+    )
 
     # Cancelled: a follow-up for Ruby, authorised, then not needed.
     follow_up = _plan(
@@ -751,8 +779,77 @@ def _past_visits(pupils, people, *, now):
     _authorised(
         services.visit_submit(visit=mia, by=dsl, now=planned_at), head, now=planned_at + DAY
     )
-    services.visit_complete(visit=mia, by=dsl, now=closed_start + datetime.timedelta(hours=1))
-    services.visit_close(visit=mia, by=dsl, now=now - 4 * DAY)
+    mia_done = closed_start + datetime.timedelta(hours=1)
+    services.visit_complete(visit=mia, by=dsl, now=mia_done)
+    _mia_record(mia, people, done=mia_done, now=now)
+
+
+def _mia_record(mia, people, *, done, now):
+    """Minutes with an action now overdue (A7), a concern the DSL triaged (A5), and the debrief
+    with the headteacher (the DSL went on the visit), after which the visit closed (A6)."""
+    head, dsl, visitor = people["head"], people["dsl"], people["visitor"]
+    written = done + datetime.timedelta(minutes=40)
+    minutes = minutes_services.minutes_start(visit=mia, by=visitor, now=written)
+    answers = {
+        "present": [
+            {"name": "Sara Novak", "relationship": "Mother", "parental_responsibility": True},
+            {"name": "Lee Novak", "relationship": "Stepfather", "parental_responsibility": False},
+        ],
+        "child_seen": True,
+        "child_spoken_to": True,
+        "child_voice": "Mia said she is tired because she looks after her baby brother at night.",
+        "discussed": "Mia's tiredness and low mood in class; bedtimes; support at home.",
+        "action_plan": [
+            {
+                "description": "Refer to the school nurse for a sleep plan",
+                "owner": dsl.pk,
+                "due_on": (timezone.localtime(written).date() + 2 * DAY).isoformat(),
+            },
+            {
+                "description": "Check in with Mia every morning for two weeks",
+                "owner": visitor.pk,
+                "due_on": (timezone.localtime(now).date() + 7 * DAY).isoformat(),
+            },
+        ],
+        "follow_up": "Review at the next pastoral meeting; a further visit in three weeks.",
+        "referrals": "School nurse.",
+    }
+    minutes_services.minutes_save_draft(
+        minutes=minutes,
+        by=visitor,
+        changes={
+            name: {"base": None if name != "present" else [], "value": value}
+            for name, value in answers.items()
+        },
+        now=written,
+    )
+    minutes_services.minutes_submit(minutes=minutes, by=visitor, now=written)
+    concern = concern_services.concern_raise(
+        pupil=mia.pupil,
+        by=visitor,
+        visit=mia,
+        account="Mia said she is often left to look after her brother overnight while her "
+        "mother works; she had a bruise on her forearm she said came from the cot.",
+        now=written + datetime.timedelta(minutes=5),
+    )
+    concern_services.concern_viewed(concern=concern, by=dsl, now=written + DAY / 24)
+    concern_services.concern_triage(
+        concern=concern,
+        by=dsl,
+        category="neglect",
+        referral="early_help",
+        referral_reference="EH-2291",
+        note="Early help assessment requested.",
+        now=written + DAY / 12,
+    )
+    minutes_services.debrief_record(
+        visit=mia,
+        by=head,
+        led_as="headteacher",
+        held_at=done + DAY,
+        agreed="Early help referral made; DSL to chase the school nurse.",
+        now=done + DAY,
+    )
 
 
 # The visit in progress is due out this long after the demo loads, so a newcomer watching the
