@@ -10,6 +10,7 @@ from safeguarding.models import (
     Action,
     Addendum,
     ConcernEvent,
+    Debrief,
     Minutes,
     MinutesEvent,
     MinutesEventKind,
@@ -394,11 +395,18 @@ def test_a6_staff_who_went_cannot_debrief_themselves(request, completed, who, la
         record_debrief(completed, request.getfixturevalue(who), now=later, led_as="line_manager")
 
 
-def test_a6_a_debrief_in_a_role_needs_that_role(completed, colleague, later):
+def test_a6_a_debrief_in_a_role_needs_that_role(completed, slt, later):
     with pytest.raises(RuleBroken, match="not the school's DSL"):
-        record_debrief(completed, colleague, now=later, led_as="dsl")
-    debrief = record_debrief(completed, colleague, now=later, led_as="line_manager")
-    assert debrief.led_by == colleague
+        record_debrief(completed, slt, now=later, led_as="dsl")
+    debrief = record_debrief(completed, slt, now=later, led_as="line_manager")
+    assert debrief.led_by == slt
+
+
+@pytest.mark.parametrize("who", ["colleague", "office", "school_admin"])
+def test_a6_a8_staff_who_may_not_read_the_visit_record_no_debrief(request, completed, who, later):
+    with pytest.raises(RuleBroken, match="recorded by the DSL, a deputy, the headteacher or SLT"):
+        record_debrief(completed, request.getfixturevalue(who), now=later, led_as="line_manager")
+    assert not Debrief.objects.exists()
 
 
 def test_a6_a_debrief_is_after_the_visit_and_not_in_the_future(authorised_visit, dsl, visitor):
@@ -427,6 +435,8 @@ def test_a6_a_debrief_is_recorded_once(completed, dsl, head, later):
 def test_a6_outsider_cannot_record_a_debrief(completed, outsider, later):
     with pytest.raises(RuleBroken, match="not the school's DSL"):
         record_debrief(completed, outsider, now=later)
+    with pytest.raises(RuleBroken, match="recorded by the DSL"):
+        record_debrief(completed, outsider, now=later, led_as="line_manager")
 
 
 # Who reads (A8) ------------------------------------------------------------------------------

@@ -38,7 +38,8 @@ MINUTES_READING_ROLES = frozenset({Role.DSL, Role.DEPUTY_DSL, Role.HEADTEACHER, 
 ATTENDANCE_PURPOSES = frozenset({Purpose.ATTENDANCE, Purpose.RETURN_AFTER_ABSENCE})
 # A1: minutes are written during or straight after the visit, so from arrival on.
 WRITABLE_VISIT_STATES = frozenset({Status.ON_SITE, Status.COMPLETED})
-# A6: roles a debrief may be held with; a line manager is any other member of staff.
+# A6: roles a debrief may be held with. A line manager records it too, as a member of SLT or
+# above: they are the people who may read the visit (A8).
 DEBRIEF_ROLES = {
     DebriefWith.DSL: Role.DSL,
     DebriefWith.DEPUTY_DSL: Role.DEPUTY_DSL,
@@ -70,9 +71,10 @@ def may_add_addendum(user, visit):
 
 
 def may_record_debrief(user, visit):
-    """A6: the DSL, a deputy, the headteacher, SLT or a line manager, who was not on the visit."""
+    """A6: the DSL, a deputy, the headteacher or SLT (as such or as the staff's line manager),
+    who was not on the visit. They already see the visit (A8); nobody else is let in for it."""
     return user.pk not in visit.staff_user_ids() and bool(
-        roles_at(user, visit.school) & PLANNING_ROLES
+        roles_at(user, visit.school) & set(DEBRIEF_ROLES.values())
     )
 
 
@@ -477,11 +479,13 @@ def debrief_record(*, visit, by, led_as, held_at, agreed, now=None):
             "A debrief is held with someone who was not on the visit: the DSL, a deputy, SLT "
             "or a line manager (A6)."
         )
-    if led_as in DEBRIEF_ROLES:
-        if DEBRIEF_ROLES[led_as] not in roles:
-            raise RuleBroken(f"You are not the school's {DebriefWith(led_as).label} (A6).")
-    elif not roles & PLANNING_ROLES:
-        raise RuleBroken("A line manager holds a staff role at the school (A6).")
+    if led_as in DEBRIEF_ROLES and DEBRIEF_ROLES[led_as] not in roles:
+        raise RuleBroken(f"You are not the school's {DebriefWith(led_as).label} (A6).")
+    if not roles & set(DEBRIEF_ROLES.values()):
+        raise RuleBroken(
+            "A debrief is recorded by the DSL, a deputy, the headteacher or SLT, who may read "
+            "the visit (A6, A8)."
+        )
     if held_at > now + datetime.timedelta(minutes=5):
         raise RuleBroken("The debrief cannot be in the future.")
     started = visit.arrived_at or visit.planned_start
