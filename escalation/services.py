@@ -84,7 +84,7 @@ def people_with(school, roles):
     )
 
 
-def _addresses(user):
+def addresses_of(user):
     """(channel, address) pairs a person can be reached on: email, and their mobile (P13)."""
     pairs = []
     if user.email:
@@ -102,7 +102,7 @@ def _office_recipients(esc, now):
         people = list(people_with(school, [Role.OFFICE]))
         if people:
             return [
-                (user, display_name(user), pair) for user in people for pair in _addresses(user)
+                (user, display_name(user), pair) for user in people for pair in addresses_of(user)
             ]
     if school.out_of_hours_phone:
         return [(None, "On-call senior", (Channel.SMS, school.out_of_hours_phone))]
@@ -114,9 +114,9 @@ def _senior_recipients(esc):
     if esc.is_drill:
         # A drill never reaches the police step's real contacts: only whoever started it.
         user = esc.raised_by
-        return [(user, display_name(user), pair) for pair in _addresses(user)] if user else []
+        return [(user, display_name(user), pair) for pair in addresses_of(user)] if user else []
     people = people_with(esc.school, POLICE_STEP_ROLES)
-    return [(user, display_name(user), pair) for user in people for pair in _addresses(user)]
+    return [(user, display_name(user), pair) for user in people for pair in addresses_of(user)]
 
 
 def _notification_rows(esc, *, purpose, recipients, subject, body, now, visit=None):
@@ -170,7 +170,7 @@ def message_people(*, school, about, people, subject, body, now):
             next_attempt_at=now,
         )
         for user in people
-        for channel, address in _addresses(user)
+        for channel, address in addresses_of(user)
     ]
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     return rows
@@ -689,7 +689,7 @@ def safety_report(*, visit, by, now, reason, child_at_risk):
     alone or at risk goes to the DSL too."""
     roles = [Role.HEADTEACHER] + ([Role.DSL, Role.DEPUTY_DSL] if child_at_risk else [])
     people = people_with(visit.school, roles)
-    recipients = [(user, display_name(user), pair) for user in people for pair in _addresses(user)]
+    recipients = [(user, display_name(user), pair) for user in people for pair in addresses_of(user)]
     subject = "Home visit called off for safety (D5)"
     if child_at_risk:
         subject += ": child at risk (D6)"

@@ -95,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "schools.context_processors.roles",
+                "safeguarding.context_processors.records",
             ],
         },
     },
@@ -212,6 +213,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "escalation.tasks.notifications_deliver",
         "schedule": float(ESCALATION_SWEEP_SECONDS),
         "options": {"expires": 2 * ESCALATION_SWEEP_SECONDS},
+    },
+    # A7 reminders (safeguarding/tasks.py): late minutes, overdue actions, missing debriefs.
+    # Safe to run often: each reminder's outbox key names the day, so it is sent once a day.
+    "records-remind": {
+        "task": "safeguarding.tasks.records_remind",
+        "schedule": 15 * 60.0,
+        "options": {"expires": 14 * 60},
     },
 }
 # Who watches the watcher: the worker and beat write heartbeats this often; /healthz and the

@@ -1,5 +1,7 @@
 from django import forms
 
+from schools.selectors import display_name
+
 from .models import Category, Referral
 
 
@@ -24,9 +26,36 @@ class TriageForm(forms.Form):
         label="Referral reference number", required=False, max_length=100
     )
     note = forms.CharField(
-        label="Actions and who owns them", required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label="Note for the record",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Add each action in the Actions card, with its owner and due date (A7).",
     )
 
 
 class CloseForm(forms.Form):
     outcome = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ActionForm(forms.Form):
+    """A7: an action agreed on a concern, with an owner and a due date."""
+
+    description = forms.CharField(
+        label="What is to be done", max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    owner = forms.ModelChoiceField(queryset=None, label="Owner")
+    due_on = forms.DateField(label="Due on", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, staff, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = staff
+        self.fields["owner"].label_from_instance = display_name
+
+
+class ActionDoneForm(forms.Form):
+    outcome = forms.CharField(
+        label="Outcome",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What was done, and what came of it (A7).",
+    )

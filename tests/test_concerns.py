@@ -208,3 +208,136 @@ def test_a8_in_the_admin_only_the_dsl_deputies_and_head_see_concerns(client, con
     assert client.get(url).context["cl"].result_count == 1
     client.force_login(office)  # a superuser, but not one who may read concerns
     assert client.get(url).context["cl"].result_count == 0
+
+
+# New concerns in the menu (A5: "notified at once, in the app") ---------------------------------
+
+
+def _badge(client, user):
+    client.force_login(user)
+    page = client.get(reverse("my-actions")).content.decode()
+    return page
+
+
+def test_a5_the_dsl_and_deputies_see_a_new_concern_badge_until_they_open_it(
+    client, concern, dsl, deputy
+):
+    page = _badge(client, dsl)
+    assert 'data-testid="new-concerns"' in page
+    assert client.get(reverse("concern-list")).context["new"] == 1
+
+    client.get(reverse("concern-detail", args=[concern.pk]))
+
+    assert 'data-testid="new-concerns"' not in _badge(client, dsl)
+    # Each reader's own: the deputy has not opened it yet.
+    assert 'data-testid="new-concerns"' in _badge(client, deputy)
+
+
+def test_a5_the_badge_counts_only_concerns_awaiting_the_dsl(
+    client, concern, pupil, visitor, dsl, deputy
+):
+    from safeguarding.context_processors import concerns_unread
+
+    services.concern_raise(pupil=pupil, by=visitor, account="Second concern.")
+    assert concerns_unread(dsl).count() == 2
+    services.concern_triage(concern=concern, by=deputy, category="neglect", referral="none")
+
+    assert concerns_unread(dsl).count() == 1
+    assert ">1<span" in _badge(client, dsl)
+
+
+def test_a5_a_concern_the_dsl_raised_is_not_new_to_them(client, pupil, dsl, deputy):
+    services.concern_raise(pupil=pupil, by=dsl, account=ACCOUNT)
+
+    assert 'data-testid="new-concerns"' not in _badge(client, dsl)
+    assert 'data-testid="new-concerns"' in _badge(client, deputy)
+
+
+@pytest.mark.parametrize("who", ["visitor", "head", "office", "slt", "colleague", "outsider"])
+def test_a5_a8_no_one_else_ever_sees_the_new_concern_badge(client, request, concern, who):
+    page = _badge(client, request.getfixturevalue(who))
+
+    assert 'data-testid="new-concerns"' not in page
+
+
+def test_a5_the_concern_list_marks_each_new_concern_for_the_dsl(client, concern, pupil, dsl):
+    other = services.concern_raise(pupil=pupil, by=dsl, account="Raised by the DSL.")
+    client.force_login(dsl)
+
+    response = client.get(reverse("concern-list"))
+
+    marks = {c.pk: c.is_new for c in response.context["open"]}
+    assert marks == {concern.pk: True, other.pk: False}
+    assert "1 new" in response.content.decode()
+
+
+def test_a5_the_menu_counts_cost_one_query_each_and_none_for_the_concerns_of_others(
+    rf, dsl, visitor, concern, django_assert_num_queries
+):
+    from safeguarding.context_processors import records
+
+    def menu(user):
+        request = rf.get("/")
+        request.user = type(user).objects.get(pk=user.pk)  # roles not cached yet
+        return records(request)["records_menu"]
+
+    dsl_menu, visitor_menu = menu(dsl), menu(visitor)
+    with django_assert_num_queries(3):  # roles, new concerns, my overdue actions
+        assert dsl_menu["new_concerns"] == 1
+    with django_assert_num_queries(2) as captured:  # roles, my overdue actions
+        assert visitor_menu["new_concerns"] == 0
+    assert not any("safeguarding_concern" in q["sql"] for q in captured.captured_queries)
+
+
+# The menu: my actions (A7) and monitoring (A9) ---------------------------------------------------
+
+
+def test_a7_my_actions_is_in_the_menu_with_my_overdue_count(client, concern, dsl, colleague):
+    import datetime
+
+    from django.utils import timezone
+
+    from safeguarding.models import Action
+
+    client.force_login(colleague)
+    page = client.get(reverse("concern-list")).content.decode()
+    assert 'data-testid="nav-actions"' in page and 'data-testid="overdue-actions"' not in page
+
+    for days in (1, 2):
+        Action.objects.create(
+            school=concern.school,
+            pupil=concern.pupil,
+            concern=concern,
+            owner=colleague,
+            created_by=dsl,
+            description="Late",
+            due_on=timezone.localdate() - datetime.timedelta(days=days),
+        )
+    page = client.get(reverse("concern-list")).content.decode()
+    assert 'data-testid="overdue-actions"' in page and ">2<span" in page
+
+
+def _with_monitoring():
+    from django.http import HttpResponse
+    from django.urls import path
+
+    from homevisits.urls import urlpatterns
+
+    return [*urlpatterns, path("monitoring-for-test/", HttpResponse, name="monitoring")]
+
+
+urlpatterns = _with_monitoring()
+
+
+@pytest.mark.urls("tests.test_concerns")
+@pytest.mark.parametrize(
+    "who, shown",
+    [("head", True), ("dsl", True), ("deputy", True), ("slt", True)]
+    + [("office", False), ("visitor", False), ("colleague", False), ("school_admin", False)],
+)
+def test_a9_monitoring_is_in_the_menu_for_head_dsl_deputies_and_slt(client, request, who, shown):
+    client.force_login(request.getfixturevalue(who))
+
+    page = client.get(reverse("my-actions")).content.decode()
+
+    assert ('data-testid="nav-monitoring"' in page) is shown

@@ -253,6 +253,24 @@ def test_a7_submitting_creates_each_action_with_its_owner_and_due_date(
     assert completed.events.filter(kind=EventKind.MINUTES_SUBMITTED, by=visitor).exists()
 
 
+def test_a7_an_actions_owner_is_told_without_what_it_is(completed, visitor, dsl, later):
+    from escalation.models import Notification
+
+    dsl.email = "dsl@example.org"
+    dsl.save()
+    due = timezone.localtime(later).date() + datetime.timedelta(days=5)
+    plan = [
+        {"description": "Secret wording", "owner": dsl.pk, "due_on": due.isoformat()},
+        {"description": "Mine", "owner": visitor.pk, "due_on": due.isoformat()},
+    ]
+    write_minutes(completed, visitor, now=later, action_plan=plan)
+    told = Notification.objects.filter(recipient=dsl, key__startswith="action")
+    assert told.count() >= 1
+    assert all("Secret wording" not in n.body for n in told)
+    # The one who wrote the action for themselves gets no message about it.
+    assert not Notification.objects.filter(recipient=visitor, key__startswith="action").exists()
+
+
 def test_submitted_minutes_never_change_again(completed, visitor, partner, later):
     minutes = write_minutes(completed, visitor, now=later)
     with pytest.raises(RuleBroken, match="add an addendum"):

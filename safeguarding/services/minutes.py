@@ -31,6 +31,7 @@ from ..models import (
     Signature,
     SignerRole,
 )
+from .actions import action_tell_owner
 
 # A8: beside the staff on the visit, these read the minutes of every visit of their school.
 MINUTES_READING_ROLES = frozenset({Role.DSL, Role.DEPUTY_DSL, Role.HEADTEACHER, Role.SLT})
@@ -83,9 +84,7 @@ def needs_signatures(visit):
 
 
 def _audit(minutes, *, kind, by, now, message=""):
-    return MinutesEvent.objects.create(
-        minutes=minutes, kind=kind, by=by, at=now, message=message
-    )
+    return MinutesEvent.objects.create(minutes=minutes, kind=kind, by=by, at=now, message=message)
 
 
 def _visit_event(visit, *, kind, by, now, message=""):
@@ -413,7 +412,7 @@ def minutes_submit(*, minutes, by, now=None):
     problems = submit_problems(minutes, today=timezone.localdate(now))
     if problems:
         raise RuleBroken(" ".join(problems))
-    Action.objects.bulk_create(
+    actions = Action.objects.bulk_create(
         Action(
             school=visit.school,
             pupil=visit.pupil,
@@ -426,6 +425,8 @@ def minutes_submit(*, minutes, by, now=None):
         )
         for item in minutes.action_plan
     )
+    for action in actions:
+        action_tell_owner(action, by=by, now=now)
     minutes.status = MinutesStatus.SUBMITTED
     minutes.submitted_by, minutes.submitted_at = by, now
     minutes.save(update_fields=["status", "submitted_by", "submitted_at"])
@@ -550,4 +551,3 @@ def working_days_after(moment, days):
             left -= 1
     end = datetime.datetime.combine(day, datetime.time(23, 59, 59))
     return timezone.make_aware(end)
-

@@ -1,32 +1,51 @@
 """Safeguarding concerns: thin views over safeguarding/services/concerns.py (A5, A8)."""
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from schools.models import PLANNING_ROLES
 from schools.selectors import pupils_for, schools_for
 from visits.access import visible_visits
 from visits.rules import RuleBroken
 
 from .. import services
 from ..access import get_concern_for, visible_concerns
-from ..forms import CloseForm, ConcernForm, TriageForm
-from ..models import ConcernStatus
+from ..forms import ActionForm, CloseForm, ConcernForm, TriageForm
+from ..models import ConcernEvent, ConcernEventKind, ConcernStatus
+from ..services.actions import action_add_for_concern
+from .actions import action_rows
 
 
 @login_required
 def concern_list(request):
     reads = any(services.may_read_all(request.user, s) for s in schools_for(request.user))
+    opened = ConcernEvent.objects.filter(
+        concern=OuterRef("pk"), by=request.user, kind=ConcernEventKind.VIEWED
+    )
     concerns = (
         visible_concerns(request.user)
         .select_related("pupil", "raised_by")
+        .annotate(opened=Exists(opened))
         .order_by("closed_at", "-raised_at")
     )
     open_ = [c for c in concerns if c.status != ConcernStatus.CLOSED]
     closed = [c for c in concerns if c.status == ConcernStatus.CLOSED][:100]
-    context = {"open": open_, "closed": closed, "reads": reads}
+    for concern in open_:
+        # A5: new to the DSL until they open it (as the menu's badge counts them).
+        concern.is_new = (
+            concern.status == ConcernStatus.RAISED
+            and not concern.opened
+            and concern.raised_by_id != request.user.pk
+            and services.may_triage(request.user, concern.school_id)
+        )
+    new = sum(c.is_new for c in open_)
+    context = {"open": open_, "closed": closed, "reads": reads, "new": new}
     return render(request, "safeguarding/concern_list.html", context)
 
 
@@ -58,11 +77,30 @@ def concern_create(request):
     )
 
 
-def _detail(request, concern, *, status=200, **forms):
+def _staff(school):
+    return (
+        get_user_model()
+        .objects.filter(
+            is_active=True, memberships__school=school, memberships__role__in=PLANNING_ROLES
+        )
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def _detail(request, concern, *, status=200, action_form=None, **forms):
     reads = services.may_read_all(request.user, concern.school)
+    is_dsl = services.may_triage(request.user, concern.school)
+    actions = concern.actions.select_related("pupil", "owner", "done_by").order_by(
+        "-status", "due_on", "pk"
+    )
     context = {
         "concern": concern,
-        "is_dsl": services.may_triage(request.user, concern.school),
+        "is_dsl": is_dsl,
+        # A7: the actions agreed on it, for everyone who may read the concern (A8).
+        "actions": action_rows(request.user, actions, today=timezone.localdate()),
+        "action_form": action_form
+        or (ActionForm(staff=_staff(concern.school)) if is_dsl else None),
         # A8: the audit trail is for the DSL, deputies and headteacher.
         "audit": concern.events.select_related("by") if reads else None,
         "triage_form": TriageForm(
@@ -115,10 +153,28 @@ def concern_close(request, pk):
     return _detail(request, concern, status=400, close_form=form)
 
 
+@login_required
+@require_POST
+def concern_action_add(request, pk):
+    """A7: the DSL adds an action with an owner and a due date."""
+    concern = get_concern_for(request.user, pk)
+    form = ActionForm(request.POST, staff=_staff(concern.school))
+    if form.is_valid():
+        try:
+            action_add_for_concern(concern=concern, by=request.user, **form.cleaned_data)
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Action added; its owner is told (A7).")
+            return redirect(concern)
+    return _detail(request, concern, status=400, action_form=form)
+
+
 urlpatterns = [
     path("concerns/", concern_list, name="concern-list"),
     path("concerns/new/", concern_create, name="concern-create"),
     path("concerns/<int:pk>/", concern_detail, name="concern-detail"),
     path("concerns/<int:pk>/triage/", concern_triage, name="concern-triage"),
     path("concerns/<int:pk>/close/", concern_close, name="concern-close"),
+    path("concerns/<int:pk>/actions/", concern_action_add, name="concern-action-add"),
 ]
