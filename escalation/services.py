@@ -689,7 +689,9 @@ def safety_report(*, visit, by, now, reason, child_at_risk):
     alone or at risk goes to the DSL too."""
     roles = [Role.HEADTEACHER] + ([Role.DSL, Role.DEPUTY_DSL] if child_at_risk else [])
     people = people_with(visit.school, roles)
-    recipients = [(user, display_name(user), pair) for user in people for pair in addresses_of(user)]
+    recipients = [
+        (user, display_name(user), pair) for user in people for pair in addresses_of(user)
+    ]
     subject = "Home visit called off for safety (D5)"
     if child_at_risk:
         subject += ": child at risk (D6)"
