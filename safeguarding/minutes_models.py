@@ -213,9 +213,7 @@ class Debrief(models.Model):
     line manager; what was agreed."""
 
     visit = models.OneToOneField("visits.Visit", on_delete=models.PROTECT, related_name="debrief")
-    led_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    led_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     led_as = models.CharField(max_length=20, choices=DebriefWith.choices)
     held_at = models.DateTimeField()
     agreed = models.TextField("what was agreed")
