@@ -782,3 +782,23 @@ def test_a1_before_arrival_the_minutes_page_says_when_they_can_be_written(client
     assert response.status_code == 200
     assert "once staff have arrived" in response.text
     assert reverse("minutes-edit", args=[visit.pk]) not in response.text
+
+
+def test_a7_an_overdue_action_is_marked_overdue_on_the_minutes(
+    client, dsl, authorised_visit, visitor
+):
+    """A7: an open action past its due date reads as overdue, not merely open."""
+    services.visit_arrive(visit=authorised_visit, by=visitor, now=authorised_visit.planned_start)
+    services.visit_leave(
+        visit=authorised_visit,
+        by=visitor,
+        now=authorised_visit.planned_start + datetime.timedelta(hours=1),
+    )
+    write_minutes(
+        authorised_visit, visitor, now=authorised_visit.planned_start + datetime.timedelta(hours=2)
+    )
+    client.force_login(dsl)
+    url = f"/visits/{authorised_visit.pk}/minutes/"
+    assert "Overdue" not in client.get(url).content.decode()
+    Action.objects.update(due_on=timezone.localdate() - datetime.timedelta(days=1))
+    assert "Overdue" in client.get(url).content.decode()

@@ -70,6 +70,7 @@ def _detail(request, visit, minutes, *, status=200, addendum_form=None):
                 for item in minutes.action_plan
             ],
             "actions": minutes.actions.select_related("owner", "done_by"),
+            "today": timezone.localdate(),
             "signatures": {
                 s.signer_role: s
                 for s in minutes.signatures.select_related("captured_by").defer("image")
