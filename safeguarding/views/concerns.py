@@ -119,38 +119,48 @@ def concern_detail(request, pk):
     return _detail(request, concern)
 
 
+def _act(request, concern, *, form, form_name, act, done):
+    """One of the DSL's forms on the concern page: the service decides; a refusal comes back on
+    the page with what was typed (400)."""
+    if form.is_valid():
+        try:
+            act(form.cleaned_data)
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, done)
+            return redirect(concern)
+    return _detail(request, concern, status=400, **{form_name: form})
+
+
 @login_required
 @require_POST
 def concern_triage(request, pk):
     concern = get_concern_for(request.user, pk)
-    form = TriageForm(request.POST)
-    if form.is_valid():
-        try:
-            services.concern_triage(concern=concern, by=request.user, **form.cleaned_data)
-        except RuleBroken as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, "Triage recorded.")
-            return redirect(concern)
-    return _detail(request, concern, status=400, triage_form=form)
+    return _act(
+        request,
+        concern,
+        form=TriageForm(request.POST),
+        form_name="triage_form",
+        act=lambda data: services.concern_triage(concern=concern, by=request.user, **data),
+        done="Triage recorded.",
+    )
 
 
 @login_required
 @require_POST
 def concern_close(request, pk):
     concern = get_concern_for(request.user, pk)
-    form = CloseForm(request.POST)
-    if form.is_valid():
-        try:
-            services.concern_close(
-                concern=concern, by=request.user, outcome=form.cleaned_data["outcome"]
-            )
-        except RuleBroken as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, "Concern closed.")
-            return redirect(concern)
-    return _detail(request, concern, status=400, close_form=form)
+    return _act(
+        request,
+        concern,
+        form=CloseForm(request.POST),
+        form_name="close_form",
+        act=lambda data: services.concern_close(
+            concern=concern, by=request.user, outcome=data["outcome"]
+        ),
+        done="Concern closed.",
+    )
 
 
 @login_required
@@ -158,16 +168,14 @@ def concern_close(request, pk):
 def concern_action_add(request, pk):
     """A7: the DSL adds an action with an owner and a due date."""
     concern = get_concern_for(request.user, pk)
-    form = ActionForm(request.POST, staff=_staff(concern.school))
-    if form.is_valid():
-        try:
-            action_add_for_concern(concern=concern, by=request.user, **form.cleaned_data)
-        except RuleBroken as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, "Action added; its owner is told (A7).")
-            return redirect(concern)
-    return _detail(request, concern, status=400, action_form=form)
+    return _act(
+        request,
+        concern,
+        form=ActionForm(request.POST, staff=_staff(concern.school)),
+        form_name="action_form",
+        act=lambda data: action_add_for_concern(concern=concern, by=request.user, **data),
+        done="Action added; its owner is told (A7).",
+    )
 
 
 urlpatterns = [
