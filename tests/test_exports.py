@@ -667,3 +667,24 @@ def test_the_copies_panel_alone_for_htmx(client, minutes, dsl):
     assert response.status_code == 200
     assert "<html" not in page
     assert 'data-testid="minutes-copies"' in page
+
+
+def test_a2_without_pango_a_pdf_is_a_503_with_the_reason_and_no_audit_row(
+    client, dsl, monkeypatch, minutes
+):
+    """A machine without WeasyPrint's system libraries says so instead of failing with a 500."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pango(name, *args, **kwargs):
+        if name == "weasyprint":
+            raise OSError("cannot load library 'libpango-1.0-0'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pango)
+    client.force_login(dsl)
+    response = client.get(f"/visits/{minutes.visit_id}/minutes/pdf/redacted/")
+    assert response.status_code == 503
+    assert "Pango" in response.content.decode()
+    assert not minutes.events.filter(kind="exported").exists()

@@ -205,8 +205,18 @@ def pdf_context(*, minutes, version, by, now):
     }
 
 
+class PdfUnavailable(RuleBroken):
+    """WeasyPrint's system libraries (Pango) are missing on this machine: a 503, not a 500."""
+
+
 def _render_pdf(html):
-    from weasyprint import CSS, HTML
+    try:
+        from weasyprint import CSS, HTML
+    except OSError as error:  # WeasyPrint loads Pango with ctypes when it is imported.
+        raise PdfUnavailable(
+            "PDF copies cannot be made on this server: WeasyPrint needs the Pango library "
+            "(Debian: libpango-1.0-0 libpangoft2-1.0-0). The CPOMS CSV still works."
+        ) from error
 
     # fontTools logs every glyph of every subset font at INFO: noise, and slow to format.
     logging.getLogger("fontTools").setLevel(logging.WARNING)

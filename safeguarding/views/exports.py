@@ -54,6 +54,8 @@ def minutes_pdf(request, pk, version):
         raise Http404("No such copy.")
     try:
         pdf = service.minutes_pdf(minutes=minutes, version=version, by=request.user)
+    except service.PdfUnavailable as error:
+        return _refused(request, error, 503)
     except service.ExportRefused as error:
         return _refused(request, error, 403)
     except RuleBroken as error:
