@@ -445,6 +445,8 @@ class Monitoring:
     response: dict  # n, acknowledged, median_seconds, worst_seconds, police_step, police_called
     overdue_actions: list
     overdue_actions_count: int
+    # A8: SLT see the monitoring page but not concerns, nor the wording of their actions.
+    reads_concerns: bool = True
 
     def reason_rows(self):
         """The reason-by-outcome table: (reason, [count per outcome], total)."""
@@ -563,6 +565,16 @@ def incident_figures(school, period):
     }
 
 
+CONCERN_ACTION_TEXT = "An action on a safeguarding concern (its wording is for the DSL, A8)"
+
+
+def action_text(action, *, reads_concerns):
+    """An action's wording, unless it comes from a concern this person may not read (A8)."""
+    if action.concern_id and not reads_concerns:
+        return CONCERN_ACTION_TEXT
+    return action.description
+
+
 def overdue_actions(school, period, today):
     """A7: open actions past their due date, of those due by the end of the period."""
     return (
@@ -589,7 +601,7 @@ def visit_list(school, period, name, *, conditions=None, staff=True):
     return visits.prefetch_related("assignments__user") if staff else visits
 
 
-def monitoring(school, period, *, now=None, with_lists=True):
+def monitoring(school, period, *, now=None, with_lists=True, reads_concerns=False):
     """A9: how the policy was kept at `school` in `period`, from aggregate queries; with the
     first LIST_LIMIT rows of each list for the page (the CSV reads the lists whole)."""
     now = now or timezone.now()
@@ -612,6 +624,9 @@ def monitoring(school, period, *, now=None, with_lists=True):
         )
     incidents = list(incidents_in(school, period)[:LIST_LIMIT]) if with_lists else []
     actions = overdue_actions(school, period, today)
+    shown_actions = list(actions[:LIST_LIMIT]) if with_lists else []
+    for action in shown_actions:
+        action.shown_description = action_text(action, reads_concerns=reads_concerns)
     return Monitoring(
         school=school,
         period=period,
@@ -623,6 +638,7 @@ def monitoring(school, period, *, now=None, with_lists=True):
         lists=lists,
         incidents=incidents,
         response=incident_figures(school, period),
-        overdue_actions=list(actions[:LIST_LIMIT]) if with_lists else [],
+        overdue_actions=shown_actions,
         overdue_actions_count=actions.count(),
+        reads_concerns=reads_concerns,
     )

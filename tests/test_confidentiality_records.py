@@ -350,3 +350,29 @@ def test_a8_gaining_the_dsl_role_gains_the_minutes(client, record, school, colle
     assert client.get(url).status_code == 404
     colleague.memberships.create(school=school, role="dsl")
     assert client.get(url).status_code == 200
+
+
+def test_a8_slt_see_that_a_concern_action_is_overdue_but_not_its_wording(
+    client, record, dsl, slt, head
+):
+    """A9 shows SLT the overdue actions; an action on a concern keeps its wording to the
+    concern's readers (A8), on the page and in the CSV."""
+    from safeguarding.services.actions import action_add_for_concern
+
+    wording = "Ask the police about the stepfather record"
+    action = action_add_for_concern(
+        concern=record["concern"],
+        by=dsl,
+        description=wording,
+        owner=dsl,
+        due_on=timezone.localdate(),
+    )
+    Action.objects.filter(pk=action.pk).update(
+        due_on=timezone.localdate() - datetime.timedelta(days=3)
+    )
+    for person, sees in ((slt, False), (head, True), (dsl, True)):
+        client.force_login(person)
+        for url in ("/monitoring/", "/monitoring/export.csv"):
+            body = _body(client.get(url))
+            assert (wording in body) is sees, (person, url)
+            assert "action on a safeguarding concern" in body or sees

@@ -16,6 +16,7 @@ from ..selectors import (
     LIST_LIMIT,
     VISIT_LISTS,
     Period,
+    action_text,
     incidents_in,
     monitoring,
     monitoring_schools,
@@ -25,6 +26,7 @@ from ..selectors import (
     term_of,
     visit_list,
 )
+from ..services.concerns import may_read_all
 
 CUSTOM = "custom"
 LIST_TITLES = {
@@ -108,7 +110,9 @@ def monitoring_view(request):
     if not valid:
         context = {"form": form, "school": school, "figures": None}
         return render(request, "safeguarding/monitoring/page.html", context, status=400)
-    figures = monitoring(school, form.period(), now=timezone.now())
+    figures = monitoring(
+        school, form.period(), now=timezone.now(), reads_concerns=may_read_all(request.user, school)
+    )
     context = {
         "form": form,
         "school": school,
@@ -212,7 +216,8 @@ def csv_rows(figures):
     yield ["Actions overdue"]
     yield ["Due", "Pupil", "Action", "Owner"]
     for action in overdue_actions(school, period, figures.today):
-        yield [action.due_on, str(action.pupil), action.description, display_name(action.owner)]
+        text = action_text(action, reads_concerns=figures.reads_concerns)
+        yield [action.due_on, str(action.pupil), text, display_name(action.owner)]
 
 
 def _seconds(value):
@@ -228,7 +233,13 @@ def monitoring_export(request):
             status=400,
             content_type="text/plain; charset=utf-8",
         )
-    figures = monitoring(school, form.period(), now=timezone.now(), with_lists=False)
+    figures = monitoring(
+        school,
+        form.period(),
+        now=timezone.now(),
+        with_lists=False,
+        reads_concerns=may_read_all(request.user, school),
+    )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"monitoring-{school.slug}-{figures.period.start}-{figures.period.end}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
