@@ -1,6 +1,7 @@
 from django import forms
 
 from schools.selectors import display_name
+from schools.validators import validate_plausible_date
 
 from .models import Category, Referral
 
@@ -44,7 +45,11 @@ class ActionForm(forms.Form):
         label="What is to be done", max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
     owner = forms.ModelChoiceField(queryset=None, label="Owner")
-    due_on = forms.DateField(label="Due on", widget=forms.DateInput(attrs={"type": "date"}))
+    due_on = forms.DateField(
+        label="Due on",
+        validators=[validate_plausible_date],
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
 
     def __init__(self, *args, staff, **kwargs):
         super().__init__(*args, **kwargs)

@@ -23,6 +23,7 @@ from django.utils.text import slugify
 
 from schools.models import Role
 from schools.selectors import display_name, roles_at, schools_for
+from schools.validators import EARLIEST_YEAR, LATEST_YEAR, is_plausible_date
 from visits.rules import RuleBroken
 
 from ..models import (
@@ -368,6 +369,8 @@ def parse_range(start, end):
             parsed.append(datetime.date.fromisoformat(value))
         except ValueError:
             raise RuleBroken(f"'{name}' is not a date: write it as YYYY-MM-DD.") from None
+        if not is_plausible_date(parsed[-1]):
+            raise RuleBroken(f"'{name}' must be between {EARLIEST_YEAR} and {LATEST_YEAR}.")
     if parsed[0] > parsed[1]:
         raise RuleBroken("'from' is after 'to'.")
     return DateRange(*parsed)

@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_date
 
 from schools.models import PLANNING_ROLES, Role
 from schools.selectors import display_name, roles_at
+from schools.validators import EARLIEST_YEAR, LATEST_YEAR, is_plausible_date
 from visits.models import EventKind, Purpose, Status, Visit, VisitEvent
 from visits.rules import RuleBroken
 from visits.services.planning import _move
@@ -118,6 +119,9 @@ def _text(value, name):
         return ""
     if not isinstance(value, str):
         raise RuleBroken(f"{name}: expected text.")
+    if "\x00" in value:
+        # PostgreSQL stores no NUL character in text or JSON: refuse it with a reason.
+        raise RuleBroken(f"{name}: contains a character that cannot be stored.")
     if len(value) > MAX_TEXT:
         raise RuleBroken(f"{name}: at most {MAX_TEXT} characters.")
     return value
@@ -140,6 +144,8 @@ def _date(value, name):
         parsed = None
     if parsed is None:
         raise RuleBroken(f"{name}: not a date (YYYY-MM-DD).")
+    if not is_plausible_date(parsed):
+        raise RuleBroken(f"{name}: enter a date between {EARLIEST_YEAR} and {LATEST_YEAR}.")
     return parsed
 
 
@@ -174,9 +180,9 @@ def _actions(value, name):
         owner = action.get("owner")
         if owner in ("", None):
             owner = None
-        elif isinstance(owner, str) and owner.isdigit():
+        elif isinstance(owner, str) and owner.isascii() and owner.isdigit() and len(owner) < 12:
             owner = int(owner)
-        elif not isinstance(owner, int) or isinstance(owner, bool):
+        elif not isinstance(owner, int) or isinstance(owner, bool) or not 0 < owner < 2**62:
             raise RuleBroken(f"{name}: the owner is not a member of staff.")
         due = _date(action.get("due_on"), name)
         actions.append(
@@ -324,7 +330,7 @@ def minutes_sign(*, minutes, by, signer_role, signer_name, png, now=None):
         raise RuleBroken("These minutes are submitted and cannot change: add an addendum.")
     if signer_role not in SignerRole.values:
         raise RuleBroken("Say who is signing.")
-    signer_name = (signer_name or "").strip()[:200]
+    signer_name = _text(signer_name, "signer's name").strip()[:200]
     if not signer_name:
         raise RuleBroken("Write the name of the person signing.")
     if not png or not png.startswith(PNG_MAGIC) or len(png) > MAX_SIGNATURE_BYTES:

@@ -54,7 +54,7 @@ def concern_create(request):
     pupils = pupils_for(request.user)
     visit = None
     visit_id = request.GET.get("visit") or request.POST.get("visit")
-    if visit_id and str(visit_id).isdigit():
+    if visit_id and str(visit_id).isascii() and str(visit_id).isdigit() and len(str(visit_id)) < 12:
         visit = visible_visits(request.user).filter(pk=visit_id).first()
     initial = {"pupil": visit.pupil_id if visit else request.GET.get("pupil")}
     form = ConcernForm(request.POST or None, pupils=pupils, initial=initial)

@@ -213,7 +213,7 @@ def minutes_save(request, pk):
         return _json_error(NOT_WRITER, status=403)
     try:
         body = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return _json_error("The draft did not arrive whole: not JSON.")
     if not isinstance(body, dict) or not isinstance(body.get("changes"), dict):
         return _json_error('Expected {"changes": {...}}.')
@@ -240,7 +240,7 @@ def _signature_png(request):
     if request.content_type == "application/json":
         try:
             body = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise RuleBroken("The signature did not arrive whole: not JSON.") from None
         if not isinstance(body, dict):
             raise RuleBroken("The signature did not arrive whole.")

@@ -11,6 +11,7 @@ from django.urls import path
 from django.utils import timezone
 
 from schools.selectors import display_name, schools_for
+from schools.validators import validate_plausible_date
 
 from ..selectors import (
     LIST_LIMIT,
@@ -41,10 +42,16 @@ class PeriodForm(forms.Form):
     school = forms.ModelChoiceField(queryset=None, required=False, empty_label=None)
     term = forms.ChoiceField(label="Term", required=False)
     date_from = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="From",
+        validators=[validate_plausible_date],
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     date_to = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="To",
+        validators=[validate_plausible_date],
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
 
     def __init__(self, *args, schools, today, **kwargs):
@@ -85,7 +92,12 @@ def _monitoring_request(request):
         raise Http404("No such page.")
     today = timezone.localdate()
     wanted = request.GET.get("school")
-    if wanted and not (wanted.isdigit() and schools.filter(pk=wanted).exists()):
+    if wanted and not (
+        wanted.isascii()
+        and wanted.isdigit()
+        and len(wanted) < 12
+        and schools.filter(pk=wanted).exists()
+    ):
         raise Http404("No such school.")
     form = PeriodForm(request.GET or None, schools=schools, today=today)
     valid = not request.GET or form.is_valid()

@@ -8,6 +8,7 @@ from django.urls import path
 from django.utils import timezone
 
 from schools.selectors import pupils_for
+from schools.validators import validate_plausible_date
 
 from ..selectors import EntryKind, FileFilters, pupil_file
 
@@ -23,10 +24,16 @@ class FileFilterForm(forms.Form):
         help_text="Nothing ticked shows everything.",
     )
     date_from = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="From",
+        validators=[validate_plausible_date],
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     date_to = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="To",
+        validators=[validate_plausible_date],
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     open_actions = forms.BooleanField(label="Open actions only", required=False)
     page = forms.IntegerField(
