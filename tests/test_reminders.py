@@ -170,6 +170,17 @@ def test_a7_a_minutes_reminder_is_sent_once_a_day_and_again_the_next_day(
     assert reminders_send(now=at(WED, 15, 30))["minutes"] == 0
 
 
+def test_a7_reminders_wait_for_the_working_day_not_the_first_sweep_after_midnight(
+    completed, visitor, partner
+):
+    """Found in review: the day's first sweep at 00:05 texted staff mobiles."""
+    assert reminders_send(now=at(TUE, 15, 30))["minutes"] == 1
+    for hour, minute in ((0, 5), (6, 0), (7, 59)):
+        assert reminders_send(now=at(WED, hour, minute))["minutes"] == 0
+    assert reminders_send(now=at(WED, 8))["minutes"] == 1
+    assert told_on(WED, "minutes") == {"visitor", "partner"}
+
+
 def test_a7_submitted_minutes_are_not_chased(completed, visitor, dsl):
     submitted(completed)
 

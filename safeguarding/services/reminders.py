@@ -221,6 +221,11 @@ def _existing(keys):
     return found
 
 
+# Reminders go in the working day: the day's first sweep after midnight would otherwise text
+# staff mobiles at five past twelve.
+REMIND_FROM, REMIND_UNTIL = datetime.time(8, 0), datetime.time(18, 0)
+
+
 def reminders_send(*, now=None, limit=REMIND_LIMIT):
     """Send today's reminders that are not sent yet; returns how many items were chased, by kind.
 
@@ -231,7 +236,7 @@ def reminders_send(*, now=None, limit=REMIND_LIMIT):
     now = now or timezone.now()
     today = timezone.localdate(now)
     counts = dict.fromkeys(KINDS, 0)
-    if today.weekday() >= 5:
+    if today.weekday() >= 5 or not REMIND_FROM <= timezone.localtime(now).time() < REMIND_UNTIL:
         return counts
     due = [*_minutes_late(now), *_actions_overdue(today), *_debriefs_late(now)]
     if not due:
