@@ -376,3 +376,13 @@ def test_a8_slt_see_that_a_concern_action_is_overdue_but_not_its_wording(
             body = _body(client.get(url))
             assert (wording in body) is sees, (person, url)
             assert "action on a safeguarding concern" in body or sees
+
+
+def test_a8_reading_the_minutes_summary_in_the_pupils_file_is_audited(client, record, slt):
+    client.force_login(slt)
+    body = _body(client.get(f"/pupils/{record['visit'].pupil_id}/file/"))
+    assert "Rent arrears" in body
+    viewed = MinutesEvent.objects.filter(
+        minutes=record["minutes"], kind=MinutesEventKind.VIEWED, by=slt
+    )
+    assert viewed.get().message == "Summary read in the pupil's file"

@@ -466,6 +466,22 @@ def minutes_viewed(*, minutes, by, now=None):
     _audit(minutes, kind=MinutesEventKind.VIEWED, by=by, now=now or timezone.now())
 
 
+def minutes_summaries_viewed(*, minutes_ids, by, now=None):
+    """A8: the pupil's file shows a line of each minutes record and addendum: that reading is
+    on each record's audit trail too (one insert for the page)."""
+    now = now or timezone.now()
+    MinutesEvent.objects.bulk_create(
+        MinutesEvent(
+            minutes_id=pk,
+            kind=MinutesEventKind.VIEWED,
+            by=by,
+            at=now,
+            message="Summary read in the pupil's file",
+        )
+        for pk in sorted(set(minutes_ids))
+    )
+
+
 # --- Debrief and closing the visit ---------------------------------------------------------
 
 

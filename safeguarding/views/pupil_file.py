@@ -11,6 +11,7 @@ from schools.selectors import pupils_for
 from schools.validators import validate_plausible_date
 
 from ..selectors import EntryKind, FileFilters, pupil_file
+from ..services.minutes import minutes_summaries_viewed
 
 MAX_PAGE = 200
 
@@ -68,7 +69,15 @@ def pupil_file_view(request, pk):
         context = {"pupil": pupil, "form": form, "file": None}
         return render(request, "safeguarding/pupil_file/file.html", context, status=400)
     filters = form.filters() if request.GET else FileFilters()
-    chronology = pupil_file(request.user, pupil, filters, now=timezone.now())
+    now = timezone.now()
+    chronology = pupil_file(request.user, pupil, filters, now=now)
+    shown = [
+        entry.obj.pk if entry.kind == EntryKind.MINUTES else entry.obj.minutes_id
+        for entry in chronology.entries
+        if entry.kind in (EntryKind.MINUTES, EntryKind.ADDENDUM)
+    ]
+    if shown:
+        minutes_summaries_viewed(minutes_ids=shown, by=request.user, now=now)
     context = {"pupil": pupil, "form": form, "file": chronology, "filters": filters}
     return render(request, "safeguarding/pupil_file/file.html", context)
 
