@@ -215,3 +215,65 @@ def test_words_kept_on_the_tablet_are_sent_when_the_page_is_opened_again(
     _wait_saved(page)
     assert Minutes.objects.get(pk=minutes.pk).discussed == "Typed in the car park."
     context.close()
+
+
+def test_words_typed_offline_in_two_tabs_both_arrive(
+    browser_page, live_server, pupil, office, head, visitor, partner
+):
+    """Found in review: the second tab's local copy replaced the first's, so words typed in a
+    tab closed while offline were lost."""
+    visit = _done_visit(pupil=pupil, office=office, head=head, staff=[visitor, partner])
+    base = live_server.url
+    context, first = _tablet(browser_page)
+    _sign_in(first, base, visitor)
+    first.goto(f"{base}/visits/{visit.pk}/minutes/write/")
+    second = context.new_page()
+    second.set_default_timeout(15_000)
+    second.goto(f"{base}/visits/{visit.pk}/minutes/write/")
+    context.set_offline(True)
+    first.locator("#f-discussed").press_sequentially("Typed in the first tab.")
+    first.locator("#f-discussed").blur()
+    second.locator("#f-follow_up").press_sequentially("Typed in the second tab.")
+    second.locator("#f-follow_up").blur()
+    second.wait_for_selector("#save-status[data-state=offline]")
+    first.close()
+    context.set_offline(False)
+    again = context.new_page()
+    again.set_default_timeout(15_000)
+    again.goto(f"{base}/visits/{visit.pk}/minutes/write/")
+    _wait_saved(again)
+    minutes = Minutes.objects.get(visit=visit)
+    for _ in range(50):
+        minutes.refresh_from_db()
+        if minutes.discussed and minutes.follow_up:
+            break
+        again.wait_for_timeout(200)
+    assert minutes.discussed == "Typed in the first tab."
+    assert minutes.follow_up == "Typed in the second tab."
+    context.close()
+
+
+def test_words_not_saved_before_the_partner_submitted_are_offered_as_an_addendum(
+    browser_page, live_server, pupil, office, head, visitor, partner
+):
+    """Found in review: such words stayed unseen in the browser's storage."""
+    visit = _done_visit(pupil=pupil, office=office, head=head, staff=[visitor, partner])
+    base = live_server.url
+    context, page = _tablet(browser_page)
+    _sign_in(page, base, visitor)
+    page.goto(f"{base}/visits/{visit.pk}/minutes/write/")
+    minutes = Minutes.objects.get(visit=visit)
+    key = STORE.format(id=minutes.pk, user=visitor.pk)
+    page.evaluate(
+        "([key]) => localStorage.setItem(key, JSON.stringify("
+        "{revision: 0, base: {child_voice: ''}, values: {child_voice: 'Said she was scared.'}}))",
+        [key],
+    )
+    Minutes.objects.filter(pk=minutes.pk).update(status=MinutesStatus.SUBMITTED)
+    page.goto(f"{base}/visits/{visit.pk}/minutes/")
+    leftover = page.locator("#leftover-words")
+    leftover.wait_for(state="visible")
+    assert "Said she was scared." in leftover.text_content()
+    leftover.locator("[data-action=use]").click()
+    assert "Said she was scared." in page.locator("#id_text").input_value()
+    context.close()

@@ -71,6 +71,12 @@ def _detail(request, visit, minutes, *, status=200, addendum_form=None):
             ],
             "actions": minutes.actions.select_related("owner", "done_by"),
             "today": timezone.localdate(),
+            "field_labels_json": json.dumps(
+                {
+                    name: str(Minutes._meta.get_field(name).verbose_name).capitalize()
+                    for name in Minutes.DRAFT_FIELDS
+                }
+            ),
             "signatures": {
                 s.signer_role: s
                 for s in minutes.signatures.select_related("captured_by").defer("image")

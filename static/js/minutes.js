@@ -17,6 +17,7 @@
   var page = JSON.parse(pageData.textContent);
   var SAVE_EVERY_MS = 3000;
   var REFRESH_EVERY_MS = 15000;
+  var FETCH_TIMEOUT_MS = 15000;
   var storeKey = "homevisits:minutes:" + page.id + ":user:" + page.user;
   var signatureKey = storeKey + ":signature:";
   var submitForm = document.getElementById("submit-form");
@@ -182,18 +183,31 @@
     return name in sendBase ? sendBase[name] : shadow[name];
   }
 
+  // The copy is shared by every tab of this person on these minutes: each tab writes only the
+  // fields it has typed in, and removes a field only once the server holds exactly that text,
+  // so one tab never wipes words another tab has not sent yet.
   function writeLocal() {
     var names = Object.keys(dirty);
     try {
-      if (!names.length) {
-        localStorage.removeItem(storeKey);
-        return;
-      }
-      var copy = { revision: page.revision, at: new Date().toISOString(), base: {}, values: {} };
+      var copy = readLocal() || {};
+      copy.base = copy.base || {};
+      copy.values = copy.values || {};
+      Object.keys(copy.values).forEach(function (name) {
+        if (!dirty[name] && name in shadow && same(copy.values[name], shadow[name])) {
+          delete copy.values[name];
+          delete copy.base[name];
+        }
+      });
       names.forEach(function (name) {
         copy.base[name] = baseFor(name);
         copy.values[name] = readField(name);
       });
+      if (!Object.keys(copy.values).length) {
+        localStorage.removeItem(storeKey);
+        return;
+      }
+      copy.revision = page.revision;
+      copy.at = new Date().toISOString();
       localStorage.setItem(storeKey, JSON.stringify(copy));
     } catch (error) {
       // Storage full or switched off: the server's copy still counts; say so.
@@ -270,9 +284,14 @@
     if (navigator.onLine === false) {
       return Promise.reject({ offline: true });
     }
+    // A connection that hangs rather than drops would leave "Saving…" for ever: give up after
+    // a while and treat it as offline (the words stay on this tablet and go later).
+    var controller = window.AbortController ? new AbortController() : null;
+    var timer = controller ? setTimeout(function () { controller.abort(); }, FETCH_TIMEOUT_MS) : null;
     return fetch(url, {
       method: "POST",
       credentials: "same-origin",
+      signal: controller ? controller.signal : undefined,
       headers: {
         "Content-Type": "application/json",
         "X-CSRFToken": csrfToken,
@@ -281,6 +300,7 @@
       body: JSON.stringify(body),
     }).then(
       function (response) {
+        clearTimeout(timer);
         var type = response.headers.get("Content-Type") || "";
         if (response.redirected || type.indexOf("application/json") === -1) {
           return Promise.reject({ signedOut: true, status: response.status });
@@ -290,6 +310,7 @@
         });
       },
       function () {
+        clearTimeout(timer);
         return Promise.reject({ offline: true });
       }
     );
