@@ -117,7 +117,9 @@ def _minutes_late(now):
             pk=visit.pk,
             school_id=visit.school_id,
             responsible=_staff(visit),
-            to_dsl=now - ended >= MINUTES_TO_DSL_AFTER,
+            # "First to the person responsible, then to the DSL": a weekend between does not
+            # send both at once on Monday; the DSL hears a school day after the staff.
+            to_dsl=now - ended >= MINUTES_TO_DSL_AFTER and now > working_days_after(ended, 1),
             subject="Reminder: minutes not submitted (A7)",
             body=(
                 f"The minutes of the home visit of {_day(visit.planned_start)} (visit "
