@@ -802,3 +802,18 @@ def test_a7_an_overdue_action_is_marked_overdue_on_the_minutes(
     assert "Overdue" not in client.get(url).content.decode()
     Action.objects.update(due_on=timezone.localdate() - datetime.timedelta(days=1))
     assert "Overdue" in client.get(url).content.decode()
+
+
+def test_a7_an_owner_who_left_stays_on_the_owner_list_marked(
+    client, pupil, office, head, visitor, partner, colleague
+):
+    """Found in review: the owner select showed "Choose…" and the next save dropped them."""
+    visit = _done_visit(pupil=pupil, office=office, head=head, staff=[visitor, partner])
+    due = (timezone.localdate() + datetime.timedelta(days=3)).isoformat()
+    plan = [{"description": "Call the GP", "owner": colleague.pk, "due_on": due}]
+    write_minutes(visit, visitor, submit=False, action_plan=plan)
+    colleague.memberships.all().delete()
+    client.force_login(visitor)
+    page = client.get(reverse("minutes-edit", args=[visit.pk])).content.decode()
+    assert f'"id": {colleague.pk}' in page
+    assert "(no longer at school)" in page

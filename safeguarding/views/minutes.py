@@ -11,6 +11,7 @@ import binascii
 import json
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
@@ -155,6 +156,12 @@ def _writer_visit(request, pk):
 
 def _edit_page(request, visit, minutes, *, status=200, problems=None, error=None):
     owners = action_owners(visit.school)
+    # An owner chosen earlier who has since left stays on the list, marked, so editing another
+    # row never drops them silently; submitting still asks for a current member of staff.
+    listed = {owner["id"] for owner in owners}
+    gone = {item["owner"] for item in minutes.action_plan} - listed - {None}
+    for person in get_user_model().objects.filter(pk__in=gone):
+        owners.append({"id": person.pk, "name": f"{display_name(person)} (no longer at school)"})
     signatures = {s.signer_role: s for s in minutes.signatures.defer("image")}
     page = {
         "id": minutes.pk,
