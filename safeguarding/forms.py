@@ -6,6 +6,16 @@ from schools.validators import validate_plausible_date
 from .models import Category, Referral
 
 
+def plausible_date_field(label, *, required=False):
+    """A date picked on a tablet or typed in a filter, refused far from today's calendar."""
+    return forms.DateField(
+        label=label,
+        required=required,
+        validators=[validate_plausible_date],
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+
 class ConcernForm(forms.Form):
     pupil = forms.ModelChoiceField(queryset=None, label="Pupil")
     account = forms.CharField(
@@ -45,11 +55,7 @@ class ActionForm(forms.Form):
         label="What is to be done", max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
     owner = forms.ModelChoiceField(queryset=None, label="Owner")
-    due_on = forms.DateField(
-        label="Due on",
-        validators=[validate_plausible_date],
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    due_on = plausible_date_field("Due on", required=True)
 
     def __init__(self, *args, staff, **kwargs):
         super().__init__(*args, **kwargs)

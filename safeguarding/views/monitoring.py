@@ -11,8 +11,8 @@ from django.urls import path
 from django.utils import timezone
 
 from schools.selectors import display_name, schools_for
-from schools.validators import validate_plausible_date
 
+from ..forms import plausible_date_field
 from ..selectors import (
     LIST_LIMIT,
     VISIT_LISTS,
@@ -41,18 +41,8 @@ LIST_TITLES = {
 class PeriodForm(forms.Form):
     school = forms.ModelChoiceField(queryset=None, required=False, empty_label=None)
     term = forms.ChoiceField(label="Term", required=False)
-    date_from = forms.DateField(
-        label="From",
-        validators=[validate_plausible_date],
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    date_to = forms.DateField(
-        label="To",
-        validators=[validate_plausible_date],
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    date_from = plausible_date_field("From")
+    date_to = plausible_date_field("To")
 
     def __init__(self, *args, schools, today, **kwargs):
         super().__init__(*args, **kwargs)

@@ -8,8 +8,8 @@ from django.urls import path
 from django.utils import timezone
 
 from schools.selectors import pupils_for
-from schools.validators import validate_plausible_date
 
+from ..forms import plausible_date_field
 from ..selectors import EntryKind, FileFilters, pupil_file
 from ..services.minutes import minutes_summaries_viewed
 
@@ -24,18 +24,8 @@ class FileFilterForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="Nothing ticked shows everything.",
     )
-    date_from = forms.DateField(
-        label="From",
-        validators=[validate_plausible_date],
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    date_to = forms.DateField(
-        label="To",
-        validators=[validate_plausible_date],
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    date_from = plausible_date_field("From")
+    date_to = plausible_date_field("To")
     open_actions = forms.BooleanField(label="Open actions only", required=False)
     page = forms.IntegerField(
         required=False, min_value=1, max_value=MAX_PAGE, widget=forms.HiddenInput
