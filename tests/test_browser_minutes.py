@@ -33,6 +33,14 @@ def _tablet(browser_page):
     return context, page
 
 
+def _writing(browser_page, base, visit, user):
+    """A tablet signed in as `user` with the visit's minutes form open."""
+    context, page = _tablet(browser_page)
+    _sign_in(page, base, user)
+    page.goto(f"{base}/visits/{visit.pk}/minutes/write/")
+    return context, page, Minutes.objects.get(visit=visit)
+
+
 def _wait_saved(page):
     page.wait_for_selector("#save-status[data-state=saved]")
 
@@ -164,10 +172,7 @@ def test_a_change_made_on_another_device_is_shown_as_a_conflict_not_overwritten(
 
     visit = _done_visit(pupil=pupil, office=office, head=head, staff=[visitor, partner])
     base = live_server.url
-    context, page = _tablet(browser_page)
-    _sign_in(page, base, visitor)
-    page.goto(f"{base}/visits/{visit.pk}/minutes/write/")
-    minutes = Minutes.objects.get(visit=visit)
+    context, page, minutes = _writing(browser_page, base, visit, visitor)
 
     # The partner saves the same field from their phone first.
     minutes_services.minutes_save_draft(
@@ -197,10 +202,7 @@ def test_words_kept_on_the_tablet_are_sent_when_the_page_is_opened_again(
     """The tab was closed while offline: the copy in the browser is sent on the next open."""
     visit = _done_visit(pupil=pupil, office=office, head=head, staff=[visitor, partner])
     base = live_server.url
-    context, page = _tablet(browser_page)
-    _sign_in(page, base, visitor)
-    page.goto(f"{base}/visits/{visit.pk}/minutes/write/")
-    minutes = Minutes.objects.get(visit=visit)
+    context, page, minutes = _writing(browser_page, base, visit, visitor)
 
     context.set_offline(True)
     page.locator("#f-discussed").press_sequentially("Typed in the car park.")
@@ -259,10 +261,7 @@ def test_words_not_saved_before_the_partner_submitted_are_offered_as_an_addendum
     """Found in review: such words stayed unseen in the browser's storage."""
     visit = _done_visit(pupil=pupil, office=office, head=head, staff=[visitor, partner])
     base = live_server.url
-    context, page = _tablet(browser_page)
-    _sign_in(page, base, visitor)
-    page.goto(f"{base}/visits/{visit.pk}/minutes/write/")
-    minutes = Minutes.objects.get(visit=visit)
+    context, page, minutes = _writing(browser_page, base, visit, visitor)
     key = STORE.format(id=minutes.pk, user=visitor.pk)
     page.evaluate(
         "([key]) => localStorage.setItem(key, JSON.stringify("
