@@ -2,32 +2,15 @@
 actions (A7), and the monitoring page for those who monitor the policy (A9). For the menu only,
 never for a rule; computed lazily, so a page that shows no menu runs no query."""
 
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from schools.models import Role
 from schools.selectors import all_roles, schools_for
 
-from .models import Action, ActionStatus, Concern, ConcernEvent, ConcernEventKind, ConcernStatus
-from .services.concerns import DSL_ROLES
-
-MONITORING_ROLES = frozenset({Role.HEADTEACHER, Role.DSL, Role.DEPUTY_DSL, Role.SLT})
-
-
-def concerns_unread(user):
-    """A5: concerns awaiting the DSL at the user's schools (as DSL or deputy) that they have
-    not opened yet; a concern they raised themselves is not news to them."""
-    opened = ConcernEvent.objects.filter(
-        concern=OuterRef("pk"), by=user, kind=ConcernEventKind.VIEWED
-    )
-    return (
-        Concern.objects.filter(
-            school__in=schools_for(user, roles=DSL_ROLES), status=ConcernStatus.RAISED
-        )
-        .exclude(raised_by=user)
-        .filter(~Exists(opened))
-    )
+from .models import Action, ActionStatus
+from .selectors import MONITORING_ROLES
+from .services.concerns import DSL_ROLES, concerns_unread
 
 
 def actions_overdue(user, today):

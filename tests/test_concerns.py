@@ -236,7 +236,7 @@ def test_a5_the_dsl_and_deputies_see_a_new_concern_badge_until_they_open_it(
 def test_a5_the_badge_counts_only_concerns_awaiting_the_dsl(
     client, concern, pupil, visitor, dsl, deputy
 ):
-    from safeguarding.context_processors import concerns_unread
+    from safeguarding.services import concerns_unread
 
     services.concern_raise(pupil=pupil, by=visitor, account="Second concern.")
     assert concerns_unread(dsl).count() == 2

@@ -11,6 +11,7 @@ from .concerns import (  # noqa: F401
     concern_raise,
     concern_triage,
     concern_viewed,
+    concerns_unread,
     may_read_all,
     may_triage,
 )

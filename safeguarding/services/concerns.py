@@ -7,12 +7,13 @@ email and SMS leave the school's systems, the concern does not (A8).
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
 from escalation.services import message_people, people_with
 from schools.models import PLANNING_ROLES, Role
-from schools.selectors import display_name, roles_at
+from schools.selectors import display_name, roles_at, schools_for
 from visits.rules import RuleBroken
 
 from ..models import Concern, ConcernEvent, ConcernEventKind, ConcernStatus, Referral
@@ -129,3 +130,18 @@ def concern_close(*, concern, by, outcome, now=None):
 def concern_viewed(*, concern, by, now=None):
     """A8: reading a concern is on its audit trail too."""
     _audit(concern, kind=ConcernEventKind.VIEWED, by=by, now=now or timezone.now())
+
+
+def concerns_unread(user):
+    """A5: concerns awaiting the DSL at the user's schools (as DSL or deputy) that they have
+    not opened yet; a concern they raised themselves is not news to them."""
+    opened = ConcernEvent.objects.filter(
+        concern=OuterRef("pk"), by=user, kind=ConcernEventKind.VIEWED
+    )
+    return (
+        Concern.objects.filter(
+            school__in=schools_for(user, roles=DSL_ROLES), status=ConcernStatus.RAISED
+        )
+        .exclude(raised_by=user)
+        .filter(~Exists(opened))
+    )

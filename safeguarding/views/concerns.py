@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
@@ -17,7 +16,7 @@ from visits.rules import RuleBroken
 from .. import services
 from ..access import get_concern_for, visible_concerns
 from ..forms import ActionForm, CloseForm, ConcernForm, TriageForm
-from ..models import ConcernEvent, ConcernEventKind, ConcernStatus
+from ..models import ConcernStatus
 from ..services.actions import action_add_for_concern
 from .actions import action_rows
 
@@ -25,25 +24,17 @@ from .actions import action_rows
 @login_required
 def concern_list(request):
     reads = any(services.may_read_all(request.user, s) for s in schools_for(request.user))
-    opened = ConcernEvent.objects.filter(
-        concern=OuterRef("pk"), by=request.user, kind=ConcernEventKind.VIEWED
-    )
     concerns = (
         visible_concerns(request.user)
         .select_related("pupil", "raised_by")
-        .annotate(opened=Exists(opened))
         .order_by("closed_at", "-raised_at")
     )
     open_ = [c for c in concerns if c.status != ConcernStatus.CLOSED]
     closed = [c for c in concerns if c.status == ConcernStatus.CLOSED][:100]
+    # A5: new to the DSL until they open it: the same concerns the menu's badge counts.
+    unread = set(services.concerns_unread(request.user).values_list("pk", flat=True))
     for concern in open_:
-        # A5: new to the DSL until they open it (as the menu's badge counts them).
-        concern.is_new = (
-            concern.status == ConcernStatus.RAISED
-            and not concern.opened
-            and concern.raised_by_id != request.user.pk
-            and services.may_triage(request.user, concern.school_id)
-        )
+        concern.is_new = concern.pk in unread
     new = sum(c.is_new for c in open_)
     context = {"open": open_, "closed": closed, "reads": reads, "new": new}
     return render(request, "safeguarding/concern_list.html", context)
