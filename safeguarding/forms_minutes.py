@@ -2,11 +2,9 @@
 script (static/js/minutes.js); these are the plain forms around it."""
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from schools.models import PLANNING_ROLES
-from schools.selectors import display_name, roles_at
+from schools.selectors import display_name, roles_at, staff_of
 
 from .models import DebriefWith
 from .services.minutes import DEBRIEF_ROLES
@@ -15,14 +13,7 @@ from .services.minutes import DEBRIEF_ROLES
 def action_owners(school):
     """The people an action may be given to (A7): the school's active staff, as the service's
     submit check counts them."""
-    people = (
-        get_user_model()
-        .objects.filter(
-            is_active=True, memberships__school=school, memberships__role__in=PLANNING_ROLES
-        )
-        .distinct()
-        .order_by("first_name", "last_name", "username")
-    )
+    people = staff_of(school)
     return [{"id": person.pk, "name": display_name(person)} for person in people]
 
 

@@ -60,3 +60,15 @@ def visiting_staff_of(schools):
         .distinct()
         .order_by("first_name", "last_name")
     )
+
+
+def staff_of(school):
+    """The school's active staff: everyone with a role but school admin (A7: action owners)."""
+    return (
+        get_user_model()
+        .objects.filter(
+            is_active=True, memberships__school=school, memberships__role__in=PLANNING_ROLES
+        )
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )

@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from escalation.services import message_people
-from schools.models import PLANNING_ROLES, Role
-from schools.selectors import display_name, roles_at, schools_for
+from schools.models import Role
+from schools.selectors import display_name, roles_at, schools_for, staff_of
 from visits.rules import RuleBroken
 
 from ..models import Action, ActionStatus, Concern, ConcernEvent, ConcernEventKind, ConcernStatus
@@ -94,14 +94,6 @@ def action_complete(*, action, by, outcome, now=None):
     return action
 
 
-def _staff_of(school):
-    return (
-        school.memberships.filter(user__is_active=True, role__in=PLANNING_ROLES)
-        .values_list("user_id", flat=True)
-        .distinct()
-    )
-
-
 @transaction.atomic
 def action_add_for_concern(*, concern, by, description, owner, due_on, now=None):
     """A7: the DSL (or a deputy) agrees an action on a concern, with an owner and a due date.
@@ -119,7 +111,7 @@ def action_add_for_concern(*, concern, by, description, owner, due_on, now=None)
         raise RuleBroken("Say what is to be done (A7).")
     if len(description) > MAX_DESCRIPTION:
         raise RuleBroken(f"An action is at most {MAX_DESCRIPTION} characters.")
-    if owner is None or owner.pk not in set(_staff_of(concern.school)):
+    if owner is None or not staff_of(concern.school).filter(pk=owner.pk).exists():
         raise RuleBroken("The owner must be a member of staff at the school (A7).")
     if not isinstance(due_on, datetime.date):
         raise RuleBroken("Give the action a due date (A7).")

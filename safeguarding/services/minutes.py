@@ -13,8 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
-from schools.models import PLANNING_ROLES, Role
-from schools.selectors import display_name, roles_at
+from schools.models import Role
+from schools.selectors import display_name, roles_at, staff_of
 from schools.validators import EARLIEST_YEAR, LATEST_YEAR, is_plausible_date
 from visits.models import EventKind, Purpose, Status, Visit, VisitEvent
 from visits.rules import RuleBroken
@@ -372,7 +372,7 @@ def submit_problems(minutes, *, today=None):
         problems.append("Write what was discussed (A1).")
     if not minutes.follow_up.strip():
         problems.append('Write the follow-up required, or "None" (A1).')
-    staff_ids = _school_staff_ids(minutes.visit.school)
+    staff_ids = set(staff_of(minutes.visit.school).values_list("pk", flat=True))
     for number, action in enumerate(minutes.action_plan, start=1):
         if not action["description"].strip():
             problems.append(f"Action {number} needs a description (A7).")
@@ -392,14 +392,6 @@ def submit_problems(minutes, *, today=None):
                 "they did not sign (A3)."
             )
     return problems
-
-
-def _school_staff_ids(school):
-    return set(
-        school.memberships.filter(user__is_active=True, role__in=PLANNING_ROLES).values_list(
-            "user_id", flat=True
-        )
-    )
 
 
 @transaction.atomic

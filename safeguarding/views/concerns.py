@@ -1,15 +1,13 @@
 """Safeguarding concerns: thin views over safeguarding/services/concerns.py (A5, A8)."""
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from schools.models import PLANNING_ROLES
-from schools.selectors import pupils_for, schools_for
+from schools.selectors import pupils_for, schools_for, staff_of
 from visits.access import visible_visits
 from visits.rules import RuleBroken
 
@@ -68,17 +66,6 @@ def concern_create(request):
     )
 
 
-def _staff(school):
-    return (
-        get_user_model()
-        .objects.filter(
-            is_active=True, memberships__school=school, memberships__role__in=PLANNING_ROLES
-        )
-        .distinct()
-        .order_by("first_name", "last_name", "username")
-    )
-
-
 def _detail(request, concern, *, status=200, action_form=None, **forms):
     reads = services.may_read_all(request.user, concern.school)
     is_dsl = services.may_triage(request.user, concern.school)
@@ -91,7 +78,7 @@ def _detail(request, concern, *, status=200, action_form=None, **forms):
         # A7: the actions agreed on it, for everyone who may read the concern (A8).
         "actions": action_rows(request.user, actions, today=timezone.localdate()),
         "action_form": action_form
-        or (ActionForm(staff=_staff(concern.school)) if is_dsl else None),
+        or (ActionForm(staff=staff_of(concern.school)) if is_dsl else None),
         # A8: the audit trail is for the DSL, deputies and headteacher.
         "audit": concern.events.select_related("by") if reads else None,
         "triage_form": TriageForm(
@@ -162,7 +149,7 @@ def concern_action_add(request, pk):
     return _act(
         request,
         concern,
-        form=ActionForm(request.POST, staff=_staff(concern.school)),
+        form=ActionForm(request.POST, staff=staff_of(concern.school)),
         form_name="action_form",
         act=lambda data: action_add_for_concern(concern=concern, by=request.user, **data),
         done="Action added; its owner is told (A7).",
