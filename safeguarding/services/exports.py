@@ -55,7 +55,7 @@ EXPORT_LABELS = {
 SUMMARY_CHARS = 1000
 # Leeway for a clock a little ahead when someone records a copy they have just sent.
 CLOCK_SKEW = datetime.timedelta(minutes=5)
-CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 class ExportRefused(RuleBroken):
@@ -317,9 +317,16 @@ def cpoms_row(minutes):
 
 
 def csv_cell(value):
-    """A cell a spreadsheet will not run as a formula (CSV injection)."""
-    value = "" if value is None else str(value)
-    return "'" + value if value.startswith(CSV_FORMULA_STARTS) else value
+    """A cell a spreadsheet shows as text, never runs as a formula (OWASP CSV injection); for
+    every CSV the record is downloaded as (CPOMS rows, the monitoring figures)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(CSV_FORMULA_STARTS) else text
 
 
 class _Echo:

@@ -28,6 +28,7 @@ from ..selectors import (
     visit_list,
 )
 from ..services.concerns import may_read_all
+from ..services.exports import csv_cell
 
 CUSTOM = "custom"
 LIST_TITLES = {
@@ -130,20 +131,6 @@ def monitoring_view(request):
 
 
 # --- CSV ---------------------------------------------------------------------------------------
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def csv_cell(value):
-    """A cell a spreadsheet shows as text, never runs as a formula (OWASP CSV injection)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int | float):
-        return value
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _local(moment):
