@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from schools.models import Role
 from schools.selectors import display_name, roles_at
-from visits.models import EventKind, Visit, VisitEvent, VisitStaff
+from visits.models import WATCHED_STATES, EventKind, Status, Visit, VisitEvent, VisitStaff
 from visits.rules import EXTENSION_MINUTES, RuleBroken
 
 from .models import CallOutcome, Channel, Escalation, Heartbeat, Kind, Notification, Step
@@ -592,6 +592,15 @@ def escalation_record_call(*, escalation, by, outcome, note="", extend_minutes=0
     return esc
 
 
+# E3: the code word comes on the phone while staff are out, or just after they reported out
+# (a report can be made under duress); not for a visit not yet under way, closed or cancelled.
+CODE_WORD_STATES = WATCHED_STATES | {Status.COMPLETED}
+
+
+def may_record_code_word(user, visit):
+    return may_respond(user, visit.school) and visit.status in CODE_WORD_STATES
+
+
 @transaction.atomic
 def code_word_record(*, visit, by, now=None):
     """E3: staff said the code word on the phone: straight to the police step."""
@@ -599,6 +608,8 @@ def code_word_record(*, visit, by, now=None):
     visit = Visit.objects.select_for_update().select_related("school", "pupil").get(pk=visit.pk)
     if not may_respond(by, visit.school):
         raise RuleBroken("The code word is recorded by the office or senior staff (E3).")
+    if visit.status not in CODE_WORD_STATES:
+        raise RuleBroken("The code word applies while staff are out on the visit (E3).")
     return emergency_raise(
         visit=visit,
         by=by,

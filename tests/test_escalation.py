@@ -1184,3 +1184,22 @@ def test_e1_deadlines_on_the_autumn_clock_change_are_the_right_instants(
     assert sweep(now=back - SECOND)["raised"] == 0
     assert sweep(now=back)["raised"] == 1
     assert Escalation.objects.get(visit=visit).deadline == back
+
+
+def test_e3_the_code_word_still_counts_just_after_staff_reported_out(
+    on_site_visit, visitor, office, start
+):
+    """A report out can be made under duress: the code word on the phone afterwards still
+    goes straight to the police step."""
+    services.visit_leave(visit=on_site_visit, by=visitor, now=start + _minutes(40))
+    esc = code_word_record(visit=on_site_visit, by=office, now=start + _minutes(45))
+    assert _fresh(esc).step == Step.POLICE
+
+
+def test_e3_the_code_word_is_refused_on_a_visit_called_off_before_it_started(
+    authorised_visit, office
+):
+    services.visit_cancel(visit=authorised_visit, by=office, reason="Family away.")
+    with pytest.raises(RuleBroken, match=r"while staff are out on the visit \(E3\)"):
+        code_word_record(visit=authorised_visit, by=office)
+    assert not Escalation.objects.exists()

@@ -817,3 +817,22 @@ def test_a7_an_owner_who_left_stays_on_the_owner_list_marked(
     page = client.get(reverse("minutes-edit", args=[visit.pk])).content.decode()
     assert f'"id": {colleague.pk}' in page
     assert "(no longer at school)" in page
+
+
+def test_a1_a8_the_on_visit_screen_offers_the_minutes_only_to_the_staff_who_went(
+    client, office, dsl, done_visit
+):
+    """The offer is the domain's (minutes_offer), not worked out in the template."""
+    for person in (office, dsl):
+        page = _client(client, person).get(reverse("visit-on", args=[done_visit.pk]))
+        assert reverse("minutes-edit", args=[done_visit.pk]) not in page.text
+
+
+def test_a1_on_site_the_screen_offers_to_start_the_minutes(
+    client, pupil, office, head, visitor, partner
+):
+    visit = _done_visit(
+        pupil=pupil, office=office, head=head, staff=[visitor, partner], leave=False
+    )
+    page = _client(client, visitor).get(reverse("visit-on", args=[visit.pk]))
+    assert "Start the minutes" in page.text

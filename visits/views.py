@@ -12,8 +12,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from escalation.selectors import on_visit_alert, staff_today
-from escalation.services import code_word_record
+from escalation.services import code_word_record, may_record_code_word
 from escalation.services import may_respond as escalation_may_respond
+from safeguarding.services.minutes import has_record_after, minutes_offer
 from schools.selectors import planning_schools, pupils_for, visiting_staff_of
 
 from . import selectors, services
@@ -134,7 +135,8 @@ def visit_detail(request, pk):
         "risk": getattr(visit, "risk_assessment", None),
         "is_staff_on_visit": request.user.pk in visit.staff_user_ids(),
         "may_respond": may_respond,
-        "may_record_code_word": may_respond and visit.is_watched,
+        "may_record_code_word": may_record_code_word(request.user, visit),
+        "has_record_after": has_record_after(visit),
     }
     return render(request, "visits/visit_detail.html", context)
 
@@ -360,6 +362,7 @@ def _on_visit_page(request, visit, *, status=200, **forms):
         "alert": on_visit_alert(visit),
         "extend_form": ExtendForm(),
         "door_form": DoorForm(),
+        "minutes_offer": minutes_offer(request.user, visit),
         **forms,
     }
     return render(request, "visits/on_visit.html", context, status=status)

@@ -80,6 +80,35 @@ def may_record_debrief(user, visit):
     )
 
 
+def may_write_now(user, visit):
+    """A1: the staff on the visit may write (or carry on) the minutes from arrival on."""
+    return may_write_minutes(user, visit) and visit.status in WRITABLE_VISIT_STATES
+
+
+def debrief_awaited_from(user, visit):
+    """A6: the visit is over, its debrief not recorded, and `user` may record it."""
+    return (
+        visit.status == Status.COMPLETED
+        and may_record_debrief(user, visit)
+        and not Debrief.objects.filter(visit=visit).exists()
+    )
+
+
+def has_record_after(visit):
+    """The visit has (or may now have) minutes and a debrief: from arrival on (A1, A6)."""
+    return visit.status in WRITABLE_VISIT_STATES | {Status.CLOSED}
+
+
+def minutes_offer(user, visit):
+    """What the staff's check-in screen offers about the minutes: (label, URL name) or None."""
+    if may_write_now(user, visit):
+        label = "Write the minutes" if visit.status == Status.COMPLETED else "Start the minutes"
+        return label, "minutes-edit"
+    if visit.status == Status.CLOSED and may_read_minutes(user, visit):
+        return "The minutes", "minutes-detail"
+    return None
+
+
 def needs_signatures(visit):
     return visit.purpose in ATTENDANCE_PURPOSES
 

@@ -32,6 +32,10 @@ from ..services import minutes as service
 from .exports import copies_panel_context
 
 NOT_WRITER = "Minutes are written by the staff who made the visit (A1)."
+NOT_DEBRIEFER = (
+    "A debrief is recorded by the DSL, a deputy, the headteacher or SLT, who was not on the "
+    "visit (A6)."
+)
 
 
 def _minutes_of(visit):
@@ -56,9 +60,9 @@ def _detail(request, visit, minutes, *, status=200, addendum_form=None):
         "visit": visit,
         "minutes": minutes,
         "may_write": service.may_write_minutes(user, visit),
-        "writable": visit.status in service.WRITABLE_VISIT_STATES,
+        "may_write_now": service.may_write_now(user, visit),
         "may_add_addendum": bool(minutes) and service.may_add_addendum(user, visit),
-        "may_record_debrief": service.may_record_debrief(user, visit),
+        "debrief_awaited": service.debrief_awaited_from(user, visit),
         "needs_signatures": service.needs_signatures(visit),
         "debrief": _debrief_of(visit),
         "missing": service.record_missing(visit),
@@ -133,8 +137,8 @@ def minutes_summary(request, pk):
         "missing": service.record_missing(visit),
         "may_read": service.may_read_minutes(request.user, visit),
         "may_write": service.may_write_minutes(request.user, visit),
-        "may_record_debrief": service.may_record_debrief(request.user, visit),
-        "writable": visit.status in service.WRITABLE_VISIT_STATES,
+        "debrief_awaited": service.debrief_awaited_from(request.user, visit),
+        "may_write_now": service.may_write_now(request.user, visit),
     }
     # htmx loads the section into the visit page; without script the link opens it whole.
     partial = request.headers.get("HX-Request") == "true"
@@ -352,10 +356,7 @@ def debrief_record(request, pk):
     debrief = _debrief_of(visit)
     may_record = service.may_record_debrief(request.user, visit)
     if debrief is None and not may_record:
-        raise PermissionDenied(
-            "A debrief is recorded by the DSL, a deputy, the headteacher or SLT, who was not on "
-            "the visit (A6)."
-        )
+        raise PermissionDenied(NOT_DEBRIEFER)
     now = timezone.now()
     form = None
     if debrief is None or request.method == "POST":
@@ -363,7 +364,7 @@ def debrief_record(request, pk):
         form = DebriefForm(request.POST or None, initial=initial)
     if request.method == "POST":
         if not may_record:
-            raise PermissionDenied("The debrief of this visit is already recorded.")
+            raise PermissionDenied(NOT_DEBRIEFER)
         if form.is_valid():
             try:
                 service.debrief_record(visit=visit, by=request.user, now=now, **form.cleaned_data)
