@@ -341,7 +341,9 @@ def test_a7_my_actions_lists_my_open_actions_overdue_first(client, minutes, coll
     assert response.status_code == 200
     assert [row["action"] for row in response.context["mine"]] == [overdue, later]
     assert [row["overdue"] for row in response.context["mine"]] == [True, False]
-    assert "school_overdue" in response.context and not response.context["follows_up"]
+    # Visiting staff follow up only their own actions: no school-wide list.
+    assert list(response.context["school_overdue"]) == []
+    assert not response.context["follows_up"]
 
 
 def test_a7_a8_the_owner_sees_their_actions_words_but_no_link_to_a_source_they_may_not_read(

@@ -112,8 +112,8 @@ def after(minutes):
 def test_a2_full_record_holds_the_staff_safety_details_and_the_record(
     minutes, dsl, visit_staff_mobiles
 ):
-    text = _text(exports.minutes_pdf(minutes=minutes, version=CopyVersion.FULL, by=dsl))
-    flat = _flat(text)
+    pdf = exports.minutes_pdf(minutes=minutes, version=CopyVersion.FULL, by=dsl)
+    flat = _flat(_text(pdf))
 
     for safety in ["bluebell", "AB12 CDE", "Blue Ford Fiesta", *visit_staff_mobiles]:
         assert safety in flat
@@ -133,7 +133,8 @@ def test_a2_full_record_holds_the_staff_safety_details_and_the_record(
         "Said she misses her friends",
     ]:
         assert record in flat
-    assert "Page 1 of 2" in flat or "Page 1 of 1" in flat
+    pages = len(pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert f"Page 1 of {pages}" in flat
     assert "CONFIDENTIAL" in flat.upper()
     assert "by Dee Lead" in flat
 
@@ -318,7 +319,7 @@ def test_a8_anonymous_visitors_are_sent_to_sign_in_for_every_export(client, minu
     ]:
         response = client.get(url)
         assert response.status_code == 302
-        assert "/login" in response["Location"] or "login" in response["Location"]
+        assert response["Location"].startswith(reverse("login") + "?next=")
 
 
 def test_a8_exports_of_a_visit_without_minutes_or_of_an_unknown_copy_are_404(
