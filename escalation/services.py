@@ -11,6 +11,7 @@ notification has a unique key. Each function takes `now`, read once by its calle
 """
 
 import datetime
+import functools
 import logging
 import time
 
@@ -259,15 +260,10 @@ def _step1_rows(esc, *, now, recipients):
     return event, rows
 
 
-def _raise_step1(esc, *, now, recipients=None):
-    """E1: the office (or the on-call senior) is alerted and must phone the staff.
-
-    `esc` was created with _step1_fields(). `recipients` may be passed by a sweep that has
-    already looked them up for this school.
-    """
-    if recipients is None:
-        recipients = _office_recipients(esc, now)
-    event, rows = _step1_rows(esc, now=now, recipients=recipients)
+def _raise_step1(esc, *, now):
+    """E1: the office (or the on-call senior) is alerted and must phone the staff (a drill's
+    alert; the sweep raises real ones in bulk). `esc` was created with _step1_fields()."""
+    event, rows = _step1_rows(esc, now=now, recipients=_office_recipients(esc, now))
     event.save()
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
 
@@ -386,11 +382,10 @@ def overdue_claim_batch(*, now, limit=50, failed=None, recipients=None):
     return len(due), raised
 
 
-def police_step_batch(*, now, limit=50, failed=None, recipients=None):
+def police_step_batch(*, now, limit=50, failed=None):
     """E2: step 1 alerts not resolved within the school's limit go to the police step.
 
-    Returns (claimed, raised); `failed` as for overdue_claim_batch (`recipients` is taken for
-    the same call shape; the police step's recipients are looked up per alert).
+    Returns (claimed, raised); `failed` as for overdue_claim_batch.
     """
     failed = set() if failed is None else failed
     done = 0
@@ -434,14 +429,13 @@ def sweep(*, now=None, limit=50, budget_seconds=None):
         budget = 2 * settings.ESCALATION_SWEEP_SECONDS
     ends = time.monotonic() + budget
     totals = {"claimed": 0, "raised": 0, "police": 0}
-    recipients = {}
-    for batch, key in ((police_step_batch, "police"), (overdue_claim_batch, "raised")):
+    # The office's recipients are looked up once per school for the whole run.
+    new_alerts = functools.partial(overdue_claim_batch, recipients={})
+    for batch, key in ((police_step_batch, "police"), (new_alerts, "raised")):
         failed = set()
         while True:
-            claimed, raised = batch(
-                now=now or timezone.now(), limit=limit, failed=failed, recipients=recipients
-            )
-            if batch is overdue_claim_batch:
+            claimed, raised = batch(now=now or timezone.now(), limit=limit, failed=failed)
+            if key == "raised":
                 totals["claimed"] += claimed
             totals[key] += raised
             if claimed < limit or time.monotonic() >= ends:

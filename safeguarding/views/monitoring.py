@@ -197,7 +197,7 @@ def csv_rows(figures):
             str(esc.visit.pupil) if esc.visit else "",
             esc.get_kind_display(),
             _seconds(esc.response_seconds()),
-            esc.step == 2,
+            esc.at_police_step,
             _local(esc.police_called_at),
             _local(esc.resolved_at),
         ]
