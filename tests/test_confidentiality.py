@@ -200,7 +200,6 @@ VISIT_URLS = [
     ),
     ("visit-cancel", "post", Status.SUBMITTED, lambda visit: {"reason": "Not needed."}, True),
     ("visit-complete", "post", Status.AUTHORISED, lambda visit: {}, False),
-    ("visit-close", "post", Status.COMPLETED, lambda visit: {}, False),
     # On the day (D1-D6, E3): refused for everyone here (the visit is not on site; the reason is
     # not one of the policies'), so only who may know the visit exists differs.
     ("visit-extend", "post", Status.AUTHORISED, lambda v: {"minutes": "15", "reason": "x"}, False),

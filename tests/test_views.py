@@ -585,7 +585,7 @@ def test_cancel_with_a_reason_cancels(client, visit, office):
     assert _status(visit) == Status.CANCELLED
 
 
-@pytest.mark.parametrize("name", ["visit-submit", "visit-complete", "visit-close"])
+@pytest.mark.parametrize("name", ["visit-submit", "visit-complete"])
 def test_buttons_refuse_get(client, visit, office, name):
     client.force_login(office)
 

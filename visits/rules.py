@@ -262,8 +262,7 @@ def available_actions(*, visit, user, now):
     for action in ("set_off", "arrive", "extend", "leave", "door", "help"):
         if not check_in_problems(visit=visit, user=user, now=now, action=action):
             actions.add(action)
-    if visit.status == Status.COMPLETED and may_close(visit=visit, user=user):
-        actions.add("close")
+    # No "close": a visit closes by itself once its minutes and debrief are in (A1, A6).
     return actions
 
 

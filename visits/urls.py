@@ -14,7 +14,6 @@ urlpatterns = [
     path("<int:pk>/authorise/", views.visit_decide, name="visit-decide"),
     path("<int:pk>/cancel/", views.visit_cancel, name="visit-cancel"),
     path("<int:pk>/complete/", views.visit_complete, name="visit-complete"),
-    path("<int:pk>/close/", views.visit_close, name="visit-close"),
     path("<int:pk>/on-visit/", views.on_visit, name="visit-on"),
     path(
         "<int:pk>/check/<str:action>/",

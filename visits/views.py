@@ -302,9 +302,6 @@ def _button(service, done):
     return view
 
 
-visit_close = _button(services.visit_close, "Visit closed.")
-
-
 @login_required
 def queue(request):
     schools = selectors.authorising_schools(request.user)
