@@ -96,15 +96,18 @@ def addresses_of(user):
     return pairs
 
 
+def recipients_of(people):
+    """(person, name, (channel, address)) for every way each person can be reached."""
+    return [(user, display_name(user), pair) for user in people for pair in addresses_of(user)]
+
+
 def _office_recipients(esc, now):
     """E1: the office in office hours; the on-call senior's mobile when it is closed."""
     school = esc.school
     if school.office_is_open(now):
         people = list(people_with(school, [Role.OFFICE]))
         if people:
-            return [
-                (user, display_name(user), pair) for user in people for pair in addresses_of(user)
-            ]
+            return recipients_of(people)
     if school.out_of_hours_phone:
         return [(None, "On-call senior", (Channel.SMS, school.out_of_hours_phone))]
     # Nobody in danger may go unnoticed: with no office and no on-call number, go to the seniors.
@@ -115,9 +118,9 @@ def _senior_recipients(esc):
     if esc.is_drill:
         # A drill never reaches the police step's real contacts: only whoever started it.
         user = esc.raised_by
-        return [(user, display_name(user), pair) for pair in addresses_of(user)] if user else []
+        return recipients_of([user] if user else [])
     people = people_with(esc.school, POLICE_STEP_ROLES)
-    return [(user, display_name(user), pair) for user in people for pair in addresses_of(user)]
+    return recipients_of(people)
 
 
 def _notification_rows(esc, *, purpose, recipients, subject, body, now, visit=None):
@@ -694,9 +697,7 @@ def safety_report(*, visit, by, now, reason, child_at_risk):
     alone or at risk goes to the DSL too."""
     roles = [Role.HEADTEACHER] + ([Role.DSL, Role.DEPUTY_DSL] if child_at_risk else [])
     people = people_with(visit.school, roles)
-    recipients = [
-        (user, display_name(user), pair) for user in people for pair in addresses_of(user)
-    ]
+    recipients = recipients_of(people)
     subject = "Home visit called off for safety (D5)"
     if child_at_risk:
         subject += ": child at risk (D6)"

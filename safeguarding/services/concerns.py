@@ -94,7 +94,16 @@ def concern_triage(*, concern, by, category, referral, referral_reference="", no
     concern.referral_reference = (referral_reference or "").strip()
     concern.status = ConcernStatus.IN_HAND
     concern.triaged_by, concern.triaged_at = by, now
-    concern.save()
+    concern.save(
+        update_fields=[
+            "category",
+            "referral",
+            "referral_reference",
+            "status",
+            "triaged_by",
+            "triaged_at",
+        ]
+    )
     summary = f"{concern.get_category_display()}; {concern.get_referral_display()}"
     if concern.referral_reference:
         summary += f" ({concern.referral_reference})"
