@@ -40,7 +40,9 @@ def test_a_visit_is_planned_assessed_authorised_and_scheduled_on_a_tablet(
     page.select_option("#id_staff_2", str(partner.pk))
     page.check("#id_announced_0")  # Yes
     page.fill("#id_parent_told_how", "Phone call")
-    page.fill("#id_parent_told_at", f"{timezone.localdate():%Y-%m-%d}T08:00")
+    # P8: told before now; a fixed 08:00 today would be in the future when run before 08:00.
+    told = timezone.localtime() - datetime.timedelta(hours=1)
+    page.fill("#id_parent_told_at", f"{told:%Y-%m-%dT%H:%M}")
     page.fill("#id_vehicle_registration", "AB12 CDE")
     page.click("input[name=save]")
     page.wait_for_url("**/risk-assessment/")
