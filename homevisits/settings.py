@@ -111,6 +111,19 @@ DATABASES = {
     )
 }
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Nothing may hold the overdue watch for long: a lock waited for, a statement, or a
+    # transaction left open by a stalled request is cut off after these (milliseconds; 0: no
+    # limit). The sweep skips locked visits, so it never waits; these bound everything else.
+    _timeouts = {
+        "lock_timeout": envint("DB_LOCK_TIMEOUT_MS", 5_000),
+        "statement_timeout": envint("DB_STATEMENT_TIMEOUT_MS", 30_000),
+        "idle_in_transaction_session_timeout": envint("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 10_000),
+    }
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(
+        f"-c {name}={value}" for name, value in _timeouts.items()
+    )
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # `make run` writes from the web server, the worker and beat at once: wait for the lock
     # rather than fail, and take it at the start of a transaction so two writers never deadlock.

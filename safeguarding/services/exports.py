@@ -438,7 +438,11 @@ def cpoms_export_range(*, by, start, end, now=None):
 def copy_sent_record(*, minutes, by, version, recipient, recipient_name, method, sent_at, now=None):
     """A2: record who was sent which copy of the minutes, how and when."""
     now = now or timezone.now()
-    minutes = Minutes.objects.select_for_update().select_related("visit__school").get(pk=minutes.pk)
+    minutes = (
+        Minutes.objects.select_for_update(of=("self",))
+        .select_related("visit__school")
+        .get(pk=minutes.pk)
+    )
     _require_submitted(minutes)
     if version not in CopyVersion.values:
         raise RuleBroken("Say which copy was sent.")

@@ -257,7 +257,7 @@ def _locked_minutes(minutes):
 
 def _locked_visit(visit):
     return (
-        Visit.objects.select_for_update()
+        Visit.objects.select_for_update(no_key=True, of=("self",))
         .select_related("school", "pupil")
         .prefetch_related("assignments")
         .get(pk=visit.pk)

@@ -107,8 +107,18 @@ def _raise_if(problems):
 
 
 def _locked(visit):
-    """Re-read the visit under a row lock, so concurrent decisions queue rather than race."""
-    return Visit.objects.select_for_update().select_related("school").get(pk=visit.pk)
+    """Re-read the visit under a row lock, so concurrent decisions queue rather than race.
+
+    The visit's row only (`of`): locking the school's row too made every check-in of a school
+    wait for any other, and the sweep's commit (its alerts reference the school) wait for them
+    all. NO KEY UPDATE, because nothing here changes the visit's key: rows that reference the
+    visit (timeline lines, messages) can still be written by others meanwhile.
+    """
+    return (
+        Visit.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("school")
+        .get(pk=visit.pk)
+    )
 
 
 def _staff_pairs(visit):
