@@ -8,11 +8,13 @@ under Schools.
 """
 
 from django.contrib import admin
+from django.contrib.contenttypes.admin import GenericTabularInline
 
+from notifications.models import Notification
 from visits.admin import ReadOnlyMixin, _local
 from visits.selectors import schedule_schools
 
-from .models import Escalation, Heartbeat, Notification
+from .models import Escalation, Heartbeat
 
 
 class _OwnSchoolsMixin:
@@ -20,8 +22,9 @@ class _OwnSchoolsMixin:
         return super().get_queryset(request).filter(school__in=schedule_schools(request.user))
 
 
-class NotificationInline(ReadOnlyMixin, admin.TabularInline):
+class NotificationInline(ReadOnlyMixin, GenericTabularInline):
     model = Notification
+    ct_field, ct_fk_field = "about_type", "about_id"
     fields = (
         "created_at",
         "channel",
@@ -74,6 +77,7 @@ class NotificationAdmin(_OwnSchoolsMixin, ReadOnlyMixin, admin.ModelAdmin):
     )
     list_filter = ("state", "channel", "school", "is_drill")
     search_fields = ("recipient_label", "address", "subject")
+    exclude = ("about_type", "about_id")
 
 
 @admin.register(Heartbeat)

@@ -5,3 +5,6 @@ class EscalationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "escalation"
     verbose_name = "Overdue escalation (E1-E3)"
+
+    def ready(self):
+        from . import receivers  # noqa: F401 (connects the outbox's signals to the timelines)

@@ -2,14 +2,16 @@
 
 The database is the source of truth: the sweep (services.overdue_claim_batch) scans
 `Visit.next_deadline` and `Escalation.police_due_at`, and notifications are rows (an outbox)
-written in the same transaction as the step that needs them.
+written in the same transaction as the step that needs them (notifications.models).
 """
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from notifications.models import Notification
 from schools.models import School
 
 
@@ -73,6 +75,13 @@ class Escalation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     resolution = models.TextField(blank=True)
+    # Why this alert's messages could not be queued, while they cannot (shown on the board and
+    # the alert page; the sweep tries again, services.messages_retry).
+    messages_error = models.TextField(blank=True)
+
+    notifications = GenericRelation(
+        Notification, content_type_field="about_type", object_id_field="about_id"
+    )
 
     class Meta:
         ordering = ["-raised_at"]
@@ -105,6 +114,12 @@ class Escalation(models.Model):
                 fields=["school", "resolved_at"],
                 name="escalation_open_by_school",
             ),
+            # Read by every sweep (services.messages_retry_batch).
+            models.Index(
+                fields=["raised_at"],
+                name="escalation_messages_unqueued",
+                condition=~models.Q(messages_error="") & models.Q(resolved_at__isnull=True),
+            ),
         ]
 
     def __str__(self):
@@ -127,67 +142,6 @@ class Escalation(models.Model):
         if self.acknowledged_at is None:
             return None
         return (self.acknowledged_at - self.raised_at).total_seconds()
-
-
-class Channel(models.TextChoices):
-    EMAIL = "email", "Email"
-    SMS = "sms", "SMS"
-
-
-class Delivery(models.TextChoices):
-    PENDING = "pending", "Waiting to send"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-
-
-class Notification(models.Model):
-    """One message to one address on one channel: the outbox row (E1-E3, D5).
-
-    `key` names what it is for (escalation, step, purpose, channel, address) and is unique, so
-    a step that runs twice writes no second message.
-    """
-
-    key = models.CharField(max_length=255, unique=True)
-    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
-    escalation = models.ForeignKey(
-        Escalation, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
-    )
-    visit = models.ForeignKey(
-        "visits.Visit", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    recipient_label = models.CharField(max_length=200)
-    channel = models.CharField(max_length=10, choices=Channel.choices)
-    address = models.CharField(max_length=254)
-    subject = models.CharField(max_length=200)
-    body = models.TextField()
-    is_drill = models.BooleanField(default=False)
-
-    state = models.CharField(
-        max_length=10, choices=Delivery.choices, default=Delivery.PENDING, db_index=True
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    # The sender claims a row by moving this forward (a lease); a crashed sender's claim lapses
-    # and the row is picked up again.
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["created_at", "pk"]
-        indexes = [
-            models.Index(
-                fields=["next_attempt_at"],
-                name="notification_pending",
-                condition=models.Q(state="pending"),
-            )
-        ]
-
-    def __str__(self):
-        return f"{self.get_channel_display()} to {self.recipient_label}: {self.subject}"
 
 
 class Heartbeat(models.Model):

@@ -126,3 +126,18 @@ def staff_today(user, *, now):
         .order_by("planned_start")
         .distinct()
     )
+
+
+def messages_for_visit(visit):
+    """Every message about a visit: its own (a safety report) and its alerts'."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from notifications.models import Notification
+
+    return Notification.objects.filter(
+        Q(about_type=ContentType.objects.get_for_model(Visit), about_id=visit.pk)
+        | Q(
+            about_type=ContentType.objects.get_for_model(Escalation),
+            about_id__in=Escalation.objects.filter(visit=visit).values("pk"),
+        )
+    )

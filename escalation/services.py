@@ -16,18 +16,20 @@ import logging
 import time
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from notifications import services as outbox
+from notifications.models import Channel
+from notifications.services import people_with, recipients_of
 from schools.models import Role
 from schools.selectors import display_name, roles_at
 from visits.models import WATCHED_STATES, EventKind, Status, Visit, VisitEvent, VisitStaff
 from visits.rules import EXTENSION_MINUTES, RuleBroken
 
-from .models import CallOutcome, Channel, Escalation, Heartbeat, Kind, Notification, Step
+from .models import CallOutcome, Escalation, Heartbeat, Kind, Step
 
 log = logging.getLogger(__name__)
 
@@ -73,34 +75,6 @@ def _link(name, *args):
 # --- Who is told ---------------------------------------------------------------------------
 
 
-def people_with(school, roles):
-    return (
-        get_user_model()
-        .objects.filter(
-            is_active=True, memberships__school=school, memberships__role__in=list(roles)
-        )
-        .select_related("staff_profile")
-        .distinct()
-        .order_by("pk")
-    )
-
-
-def addresses_of(user):
-    """(channel, address) pairs a person can be reached on: email, and their mobile (P13)."""
-    pairs = []
-    if user.email:
-        pairs.append((Channel.EMAIL, user.email))
-    profile = getattr(user, "staff_profile", None)
-    if profile is not None and profile.mobile:
-        pairs.append((Channel.SMS, profile.mobile))
-    return pairs
-
-
-def recipients_of(people):
-    """(person, name, (channel, address)) for every way each person can be reached."""
-    return [(user, display_name(user), pair) for user in people for pair in addresses_of(user)]
-
-
 def _office_recipients(esc, now):
     """E1: the office in office hours; the on-call senior's mobile when it is closed."""
     school = esc.school
@@ -125,26 +99,17 @@ def _senior_recipients(esc):
 
 def _notification_rows(esc, *, purpose, recipients, subject, body, now, visit=None):
     """Outbox rows (unsaved) for `recipients`, keyed so that a step run twice writes none twice."""
-    about = f"esc{esc.pk}" if esc is not None else f"visit{visit.pk}"
-    visit = visit or esc.visit
-    return [
-        Notification(
-            key=f"{about}:{purpose}:{channel}:{address}"[:255],
-            school=visit.school if esc is None else esc.school,
-            escalation=esc,
-            visit=visit,
-            recipient=user,
-            recipient_label=label,
-            channel=channel,
-            address=address,
-            subject=subject,
-            body=body,
-            is_drill=bool(esc and esc.is_drill),
-            created_at=now,
-            next_attempt_at=now,
-        )
-        for user, label, (channel, address) in recipients
-    ]
+    about = esc if esc is not None else visit
+    return outbox.rows_for(
+        key=f"esc{esc.pk}:{purpose}" if esc is not None else f"visit{visit.pk}:{purpose}",
+        school=visit.school if esc is None else esc.school,
+        about=about,
+        recipients=recipients,
+        subject=subject,
+        body=body,
+        now=now,
+        is_drill=bool(esc and esc.is_drill),
+    )
 
 
 def _queue(esc, **kwargs):
@@ -152,32 +117,7 @@ def _queue(esc, **kwargs):
 
     Rows are written in the caller's transaction: the step and its messages commit together.
     """
-    rows = _notification_rows(esc, **kwargs)
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(rows)
-
-
-def message_people(*, school, about, people, subject, body, now):
-    """Outbox rows to `people` (email and mobile) about something other than a visit's alert,
-    e.g. a safeguarding concern (A5); `about` makes the keys unique, so a repeat sends nothing."""
-    rows = [
-        Notification(
-            key=f"{about}:{channel}:{address}"[:255],
-            school=school,
-            recipient=user,
-            recipient_label=display_name(user),
-            channel=channel,
-            address=address,
-            subject=subject,
-            body=body,
-            created_at=now,
-            next_attempt_at=now,
-        )
-        for user in people
-        for channel, address in addresses_of(user)
-    ]
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    return rows
+    return len(outbox.queue(_notification_rows(esc, **kwargs)))
 
 
 # --- What is said --------------------------------------------------------------------------
@@ -268,7 +208,15 @@ def _raise_step1(esc, *, now):
     alert; the sweep raises real ones in bulk). `esc` was created with _step1_fields()."""
     event, rows = _step1_rows(esc, now=now, recipients=_office_recipients(esc, now))
     event.save()
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    _queue_alert_messages(esc, rows, now=now)
+
+
+def _police_rows(esc, *, now):
+    subject, body = _police_message(esc)
+    recipients = _senior_recipients(esc) + _office_recipients(esc, now)
+    return _notification_rows(
+        esc, purpose="step2", recipients=recipients, subject=subject, body=body, now=now
+    )
 
 
 def _claim_police_step(esc, *, by, now, reason):
@@ -286,10 +234,75 @@ def _claim_police_step(esc, *, by, now, reason):
         now=now,
         message=f"{reason} Police-contact instructions raised; headteacher and DSL alerted.",
     )
-    subject, body = _police_message(esc)
-    recipients = _senior_recipients(esc) + _office_recipients(esc, now)
-    _queue(esc, purpose="step2", recipients=recipients, subject=subject, body=body, now=now)
+    _queue_alert_messages(esc, _police_rows(esc, now=now), now=now)
     return True
+
+
+# --- Messages that cannot be queued ----------------------------------------------------------
+
+
+def _queue_alert_messages(esc, rows, *, now):
+    """Queue an alert's messages in a savepoint of their own.
+
+    If they cannot be written the alert still stands (on the board, sounding), and says why
+    there and on its page until a later sweep queues them (messages_retry_batch): a fault in
+    the messages must never take the alert down with it.
+    """
+    try:
+        with transaction.atomic():
+            outbox.queue(rows)
+    except Exception as exc:
+        log.exception("Could not queue the messages of escalation %s", esc.pk)
+        _messages_unqueued(esc, error=f"{type(exc).__name__}: {exc}", now=now)
+        return False
+    if esc.messages_error:
+        Escalation.objects.filter(pk=esc.pk).update(messages_error="")
+        esc.messages_error = ""
+        _event(esc, kind=EventKind.NOTIFICATION_SENT, by=None, now=now, message="Messages queued.")
+    return True
+
+
+def _messages_unqueued(esc, *, error, now):
+    error = error.splitlines()[0][:500] if error else "unknown error"
+    first = not esc.messages_error
+    Escalation.objects.filter(pk=esc.pk).update(messages_error=error)
+    esc.messages_error = error
+    if first:
+        _event(
+            esc,
+            kind=EventKind.NOTIFICATION_FAILED,
+            by=None,
+            now=now,
+            message=f"Messages could not be sent: {error}. Trying again.",
+        )
+
+
+def _current_rows(esc, *, now):
+    """The messages of the step the alert is at (step 1's, or the police step's)."""
+    if esc.at_police_step:
+        return _police_rows(esc, now=now)
+    return _step1_rows(esc, now=now, recipients=_office_recipients(esc, now))[1]
+
+
+def messages_retry_batch(*, now, limit=50, failed=None):
+    """Open alerts whose messages could not be queued: queue them now. Returns (tried, queued)."""
+    failed = set() if failed is None else failed
+    queued = 0
+    with transaction.atomic():
+        due = list(
+            Escalation.objects.filter(resolved_at__isnull=True)
+            .exclude(messages_error="")
+            .exclude(pk__in=failed)
+            .select_related("school", "visit__pupil", "raised_by")
+            .order_by("raised_at")
+            .select_for_update(skip_locked=True, of=("self",))[:limit]
+        )
+        for esc in due:
+            if _queue_alert_messages(esc, _current_rows(esc, now=now), now=now):
+                queued += 1
+            else:
+                failed.add(esc.pk)
+    return len(due), queued
 
 
 def _handled(visits):
@@ -333,16 +346,21 @@ def _new_overdue_alerts(visits, *, now, recipients):
         if v.pk not in handled
     ]
     Escalation.objects.bulk_create(alerts)
-    events, rows = [], []
+    events, rows = [], {}
     for esc in alerts:
         key = (esc.school_id, esc.out_of_hours)
         if key not in recipients:
             recipients[key] = _office_recipients(esc, now)
-        event, notifications = _step1_rows(esc, now=now, recipients=recipients[key])
+        event, rows[esc] = _step1_rows(esc, now=now, recipients=recipients[key])
         events.append(event)
-        rows += notifications
     VisitEvent.objects.bulk_create(events)
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    try:
+        with transaction.atomic():
+            outbox.queue([row for batch in rows.values() for row in batch])
+    except Exception:
+        # One alert's messages that cannot be written must not stop another's: each on its own.
+        for esc, batch in rows.items():
+            _queue_alert_messages(esc, batch, now=now)
     return len(alerts)
 
 
@@ -425,19 +443,32 @@ def sweep(*, now=None, limit=50, budget_seconds=None):
     beat tick carries on: a storm of alerts after an outage never holds the worker's processes
     so long that other work, or the next sweep, waits behind it. Batches commit `limit` alerts
     at a time, so the first of a storm shows within a sweep period. Police steps go first: in a
-    storm they must not wait behind the new alerts.
+    storm they must not wait behind the new alerts. Last, alerts whose messages could not be
+    queued try again.
     """
     budget = budget_seconds
     if budget is None:
         budget = 2 * settings.ESCALATION_SWEEP_SECONDS
     ends = time.monotonic() + budget
-    totals = {"claimed": 0, "raised": 0, "police": 0}
+    totals = {"claimed": 0, "raised": 0, "police": 0, "requeued": 0}
     # The office's recipients are looked up once per school for the whole run.
     new_alerts = functools.partial(overdue_claim_batch, recipients={})
-    for batch, key in ((police_step_batch, "police"), (new_alerts, "raised")):
+    batches = (
+        (police_step_batch, "police"),
+        (new_alerts, "raised"),
+        (messages_retry_batch, "requeued"),
+    )
+    for batch, key in batches:
         failed = set()
         while True:
-            claimed, raised = batch(now=now or timezone.now(), limit=limit, failed=failed)
+            try:
+                claimed, raised = batch(now=now or timezone.now(), limit=limit, failed=failed)
+            except DatabaseError:
+                # A batch whose commit failed (a lock waited for too long, the database gone
+                # for a moment) is rolled back whole; the next kind of batch, and the next
+                # sweep a period later, go on.
+                log.exception("An overdue sweep batch (%s) failed; retried next sweep", key)
+                break
             if key == "raised":
                 totals["claimed"] += claimed
             totals[key] += raised
@@ -502,9 +533,9 @@ def _locked(esc):
     because PostgreSQL cannot lock the nullable side of the outer joins (a drill has no visit).
     """
     if esc.visit_id is not None:
-        list(Visit.objects.select_for_update().filter(pk=esc.visit_id).values_list("pk"))
+        list(Visit.objects.select_for_update(no_key=True).filter(pk=esc.visit_id).values_list("pk"))
     return (
-        Escalation.objects.select_for_update(of=("self",))
+        Escalation.objects.select_for_update(no_key=True, of=("self",))
         .select_related("school", "visit__school", "visit__pupil", "raised_by")
         .get(pk=esc.pk)
     )
@@ -602,7 +633,11 @@ def may_record_code_word(user, visit):
 def code_word_record(*, visit, by, now=None):
     """E3: staff said the code word on the phone: straight to the police step."""
     now = now or timezone.now()
-    visit = Visit.objects.select_for_update().select_related("school", "pupil").get(pk=visit.pk)
+    visit = (
+        Visit.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("school", "pupil")
+        .get(pk=visit.pk)
+    )
     if not may_respond(by, visit.school):
         raise RuleBroken("The code word is recorded by the office or senior staff (E3).")
     if visit.status not in CODE_WORD_STATES:
@@ -754,9 +789,10 @@ def heartbeat_write(name, *, now=None):
     Heartbeat.objects.update_or_create(name=name, defaults={"at": now or timezone.now()})
 
 
-# The worker and beat beat from threads of their own; "sweep" is written by every finished
-# sweep, so a worker that is alive but never gets to run a sweep is called down too.
-WATCHERS = ("worker", "beat", "sweep")
+# The workers (the watch's and the sender's) and beat beat from threads of their own; "sweep" is
+# written by every finished sweep, so a worker that is alive but never gets to run a sweep is
+# called down too.
+WATCHERS = ("worker", "sender", "beat", "sweep")
 
 
 def watchers_down(*, now):

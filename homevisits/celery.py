@@ -3,6 +3,7 @@ import threading
 
 from celery import Celery, bootsteps
 from celery.beat import PersistentScheduler
+from celery.worker.consumer import Consumer as CeleryConsumer
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "homevisits.settings")
 
@@ -29,6 +30,41 @@ def _heartbeat(name):
         connection.close()
 
 
+class Consumer(CeleryConsumer):
+    """Celery's consumer, reconnecting to a lost broker every second.
+
+    Celery retries on kombu's defaults, sleeping 2, 4, 6 ... up to 30 s between attempts, so
+    after a 45 s Redis outage the watch came back 12 s after Redis did; the overdue watch must
+    resume within a sweep period.
+    """
+
+    RETRY_SECONDS = 1.0
+
+    def ensure_connected(self, conn):
+        ensure = conn.ensure_connection
+
+        def every_second(errback=None, max_retries=None, **kwargs):
+            kwargs.update(
+                interval_start=self.RETRY_SECONDS, interval_step=0, interval_max=self.RETRY_SECONDS
+            )
+            return ensure(errback, max_retries, **kwargs)
+
+        conn.ensure_connection = every_second
+        return super().ensure_connected(conn)
+
+
+def heartbeat_names(worker):
+    """What a worker's heartbeat vouches for, by the queues it takes: the watch ("worker", the
+    default queue) and the sender ("sender", the outbox queue)."""
+    queues = set(worker.app.amqp.queues.consume_from or worker.app.amqp.queues)
+    names = []
+    if worker.app.conf.task_default_queue in queues:
+        names.append("worker")
+    if "outbox" in queues:
+        names.append("sender")
+    return names
+
+
 class WorkerHeartbeat(bootsteps.StartStopStep):
     """The worker says it is alive every HEARTBEAT_SECONDS, from a thread of its own.
 
@@ -44,9 +80,12 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
     def start(self, worker):
         from django.conf import settings
 
+        names = heartbeat_names(worker)
+
         def run():
             while not self._stop.is_set():
-                _heartbeat("worker")
+                for name in names:
+                    _heartbeat(name)
                 self._stop.wait(settings.HEARTBEAT_SECONDS)
 
         self._thread = threading.Thread(target=run, name="homevisits-heartbeat", daemon=True)

@@ -34,6 +34,13 @@ def envint(name, default):
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from exc
 
 
+def envchoice(name, default, choices):
+    value = os.environ.get(name) or default
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
 def envlist(name, default):
     value = os.environ.get(name)
     if value is None or value == "":
@@ -66,6 +73,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "schools",
     "visits",
+    "notifications",
     "safeguarding",
     "escalation",
 ]
@@ -203,6 +211,7 @@ else:
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_TIMEZONE = TIME_ZONE
@@ -210,11 +219,46 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Reconnect to the broker every second, not on kombu's growing back-off (2, 4, ... 30 s): the
+# watch resumes within a sweep period of Redis answering again (homevisits/celery.py).
+CELERY_WORKER_CONSUMER = "homevisits.celery:Consumer"
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
+# Two queues: "celery" for the watch (the sweep) and the rest, "outbox" for sending messages,
+# so a sweep never waits behind a slow gateway. Production runs a worker for each (-Q); a worker
+# started without -Q takes both, so no message is ever left without a sender.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = {"celery": {}, "outbox": {}}
+CELERY_TASK_ROUTES = {"notifications.tasks.notifications_deliver": {"queue": "outbox"}}
 # The overdue sweep (escalation/tasks.py): the database is scanned every few seconds, so a lost
 # task or a restarted worker delays an alert by one period at most. Expired runs are dropped
 # rather than queued behind each other after an outage.
 ESCALATION_SWEEP_SECONDS = envint("ESCALATION_SWEEP_SECONDS", 2)
+# Every send is bounded: a gateway that hangs holds one sender thread this long at most.
+OUTBOX_SEND_TIMEOUT = envint("OUTBOX_SEND_TIMEOUT", 5)
+# A message that cannot be sent is retried (1, 2, 4, then every 8 s) for this long, then marked
+# failed; by then the alert has repeated or moved on to other people.
+OUTBOX_GIVE_UP_SECONDS = envint("OUTBOX_GIVE_UP_SECONDS", 3600)
+# Senders per channel with messages due, each a thread of the sender task: a storm of texts at
+# 200 ms each needs several at once. SQLite takes one writer at a time, so one there.
+OUTBOX_THREADS_PER_CHANNEL = envint(
+    "OUTBOX_THREADS_PER_CHANNEL",
+    1 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else 4,
+)
+# Time limits on every task: a soft limit raises in the task, a hard one replaces the process.
+# The sweep stops itself after two periods and a send after its timeout; these are backstops.
+CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 120)
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 30
+CELERY_TASK_ANNOTATIONS = {
+    "escalation.tasks.escalation_sweep": {
+        "soft_time_limit": 2 * ESCALATION_SWEEP_SECONDS + 10,
+        "time_limit": 2 * ESCALATION_SWEEP_SECONDS + 20,
+    },
+    "notifications.tasks.notifications_deliver": {
+        "soft_time_limit": ESCALATION_SWEEP_SECONDS + 2 * OUTBOX_SEND_TIMEOUT + 10,
+        "time_limit": ESCALATION_SWEEP_SECONDS + 2 * OUTBOX_SEND_TIMEOUT + 20,
+    },
+}
 CELERY_BEAT_SCHEDULER = "homevisits.celery:HeartbeatScheduler"
 CELERY_BEAT_SCHEDULE = {
     "escalation-sweep": {
@@ -223,7 +267,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 4 * ESCALATION_SWEEP_SECONDS},
     },
     "notifications-deliver": {
-        "task": "escalation.tasks.notifications_deliver",
+        "task": "notifications.tasks.notifications_deliver",
         "schedule": float(ESCALATION_SWEEP_SECONDS),
         "options": {"expires": 2 * ESCALATION_SWEEP_SECONDS},
     },
@@ -235,16 +279,30 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 14 * 60},
     },
 }
-# Who watches the watcher: the worker and beat write heartbeats this often; /healthz and the
+# Who watches the watcher: the workers and beat write heartbeats this often; /healthz and the
 # board call them down after HEARTBEAT_STALE_SECONDS of silence.
 HEARTBEAT_SECONDS = envint("HEARTBEAT_SECONDS", 10)
 HEARTBEAT_STALE_SECONDS = envint("HEARTBEAT_STALE_SECONDS", 60)
 
-# Notifications (E1-E3, D5): one dotted path per channel. The defaults write to the log; a real
-# gateway is a class with `send(notification)` that raises on failure (escalation/notifiers.py).
-NOTIFIERS = {
-    "email": os.environ.get("NOTIFIER_EMAIL", "escalation.notifiers.LogNotifier"),
-    "sms": os.environ.get("NOTIFIER_SMS", "escalation.notifiers.LogNotifier"),
+# Messages (notifications/): the transport that sends each channel. SMS through GOV.UK Notify
+# (SMS_PROVIDER=notify) or, by default, to the log; email through Django's email backend when
+# one is set (EMAIL_BACKEND), else to the log.
+SMS_PROVIDER = envchoice("SMS_PROVIDER", "log", ("log", "notify"))
+NOTIFY_API_KEY = os.environ.get("NOTIFY_API_KEY", "")
+NOTIFY_SMS_TEMPLATE_ID = os.environ.get("NOTIFY_SMS_TEMPLATE_ID", "")
+NOTIFY_BASE_URL = os.environ.get("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
+if SMS_PROVIDER == "notify" and not (NOTIFY_API_KEY and NOTIFY_SMS_TEMPLATE_ID):
+    raise ImproperlyConfigured(
+        "SMS_PROVIDER=notify needs NOTIFY_API_KEY and NOTIFY_SMS_TEMPLATE_ID."
+    )
+_LOG = "notifications.log.transport.LogTransport"
+NOTIFICATION_TRANSPORTS = {
+    "email": "notifications.email.transport.EmailTransport"
+    if os.environ.get("EMAIL_BACKEND")
+    else _LOG,
+    "sms": {"log": _LOG, "notify": "notifications.notify.transport.NotifySMSTransport"}[
+        SMS_PROVIDER
+    ],
 }
 # Links in notifications point here.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")

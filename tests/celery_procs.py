@@ -173,9 +173,11 @@ class CeleryStack:
         self.processes = []
         self._workers = 0
 
-    def start_worker(self, *, concurrency=2, loglevel="INFO"):
+    def start_worker(self, *, concurrency=2, loglevel="INFO", queues=None, name=None, node=None):
+        """A prefork worker; `queues` as for -Q ("celery" the watch, "outbox" the sender; by
+        default both). `node` fixes its node name, as production's does across restarts."""
         self._workers += 1
-        name = f"worker{self._workers}"
+        name = f"{name or 'worker'}{self._workers}"
         proc = CeleryProcess(
             name,
             [
@@ -183,7 +185,8 @@ class CeleryStack:
                 f"--loglevel={loglevel}",
                 "--pool=prefork",
                 f"--concurrency={concurrency}",
-                f"--hostname={name}-{os.getpid()}@%h",
+                f"--hostname={node or f'{name}-{os.getpid()}@%h'}",
+                *([f"--queues={queues}"] if queues else []),
             ],
             env=self.env,
             log_path=self.workdir / f"{name}.log",

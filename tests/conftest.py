@@ -1,5 +1,7 @@
 """People of a school, named for who they are (STYLE.md), and a ready-made visit."""
 
+import datetime
+
 import pytest
 
 from schools.models import Role
@@ -7,6 +9,8 @@ from visits import services
 
 from .browser import browser_page  # noqa: F401  (a fixture for tests/test_browser.py)
 from .factories import RISK_ANSWERS, PupilFactory, SchoolFactory, member, visit_details
+
+MINUTE = datetime.timedelta(minutes=1)
 
 
 @pytest.fixture
@@ -116,6 +120,33 @@ def authorised_visit(visit, head):
     )
 
 
+@pytest.fixture
+def start(authorised_visit):
+    return authorised_visit.planned_start
+
+
+@pytest.fixture
+def on_site_visit(authorised_visit, visitor, start):
+    services.visit_arrive(visit=authorised_visit, by=visitor, now=start + MINUTE * 5)
+    authorised_visit.refresh_from_db()
+    return authorised_visit
+
+
+@pytest.fixture
+def return_deadline(on_site_visit):
+    return on_site_visit.next_deadline
+
+
+@pytest.fixture
+def overdue(on_site_visit, return_deadline):
+    """Staff not back: the sweep has raised step 1 (E1)."""
+    from escalation.models import Escalation
+    from escalation.services import sweep
+
+    sweep(now=return_deadline)
+    return Escalation.objects.get(visit=on_site_visit)
+
+
 @pytest.fixture(autouse=True)
 def _plain_static_files(settings):
     # Tests render templates without running collectstatic first.
@@ -129,3 +160,54 @@ def _plain_static_files(settings):
 def _fast_password_hasher(settings):
     # Every fixture person has a password; the real hasher costs ~0.5 s each.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _outbox_sends_inline(settings):
+    # Senders in threads would each open a connection that cannot see a test's uncommitted
+    # rows; tests that need real threads ask for them (tests/test_outbox.py).
+    settings.OUTBOX_THREADS_PER_CHANNEL = 0
+    settings.OUTBOX_SEND_TIMEOUT = 2
+
+
+NOTIFY_SMS_TEMPLATE = "9a4c2e1b-5f3d-4b8a-9c7e-1d2f3a4b5c6d"
+
+
+class Gateways:
+    """What the gateways received: SMS at the fake Notify, email in Django's test outbox."""
+
+    def __init__(self, notify):
+        self.notify = notify
+
+    def sent(self):
+        """(channel, address, outbox key) of every message the gateways took, in order."""
+        from django.core import mail
+
+        from notifications.email.transport import message_id
+        from notifications.models import Notification
+
+        by_message_id = {message_id(row): row for row in Notification.objects.all()}
+        sms = [("sms", m["phone_number"], m["reference"]) for m in self.notify.messages]
+        emails = []
+        for email in mail.outbox:
+            row = by_message_id.get(email.extra_headers.get("Message-ID"))
+            emails.append(("email", email.to[0], row.key if row else None))
+        return emails + sms
+
+
+@pytest.fixture
+def gateways(settings):
+    """Real transports against loopback: a fake GOV.UK Notify for SMS, reached through the
+    official client, and Django's in-memory mail backend for email."""
+    from notifications.notify.fakes import API_KEY, FakeNotify
+
+    with FakeNotify() as notify:
+        settings.NOTIFY_API_KEY = API_KEY
+        settings.NOTIFY_BASE_URL = notify.url
+        settings.NOTIFY_SMS_TEMPLATE_ID = NOTIFY_SMS_TEMPLATE
+        settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+        settings.NOTIFICATION_TRANSPORTS = {
+            "email": "notifications.email.transport.EmailTransport",
+            "sms": "notifications.notify.transport.NotifySMSTransport",
+        }
+        yield Gateways(notify)

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from escalation.models import Notification
+from notifications.models import Notification
 from safeguarding import services as concern_services
 from safeguarding.models import (
     Action,

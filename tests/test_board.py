@@ -39,7 +39,7 @@ def overdue(on_site):
 
 
 def _fresh_heartbeats(now):
-    for name in ("worker", "beat", "sweep"):
+    for name in ("worker", "sender", "beat", "sweep"):
         Heartbeat.objects.update_or_create(name=name, defaults={"at": now})
 
 
@@ -119,6 +119,7 @@ def test_board_left_open_after_the_session_ends_goes_to_the_login_page(client):
 def test_watchers_silent_for_a_minute_show_a_red_banner_on_the_board(client, office):
     now = timezone.now()
     Heartbeat.objects.create(name="worker", at=now)
+    Heartbeat.objects.create(name="sender", at=now)
     Heartbeat.objects.create(name="sweep", at=now)
     Heartbeat.objects.create(name="beat", at=now - datetime.timedelta(seconds=61))
     client.force_login(office)
@@ -323,6 +324,7 @@ def test_healthz_answers_200_when_the_watch_is_running(client, db):
 def test_healthz_answers_503_naming_the_silent_worker(client, db):
     now = timezone.now()
     Heartbeat.objects.create(name="worker", at=now - datetime.timedelta(minutes=5))
+    Heartbeat.objects.create(name="sender", at=now)
     Heartbeat.objects.create(name="beat", at=now)
     Heartbeat.objects.create(name="sweep", at=now)
 
@@ -631,7 +633,7 @@ def test_d1_office_records_staff_who_phoned_to_say_they_have_left(client, office
 def test_d5_felt_unsafe_at_the_door_from_the_phone_ends_the_visit_and_tells_the_head(
     client, visitor, head, on_site
 ):
-    from escalation.models import Notification
+    from escalation.selectors import messages_for_visit
 
     with time_machine.travel(on_site.planned_start + datetime.timedelta(minutes=5), tick=False):
         client.force_login(visitor)
@@ -643,7 +645,7 @@ def test_d5_felt_unsafe_at_the_door_from_the_phone_ends_the_visit_and_tells_the_
     assert response.url == reverse("visit-on", args=[on_site.pk])
     on_site.refresh_from_db()
     assert on_site.status == Status.CANCELLED and on_site.left_at is not None
-    assert Notification.objects.filter(recipient=head, visit=on_site).exists()
+    assert messages_for_visit(on_site).filter(recipient=head).exists()
 
 
 def test_heartbeat_check_command_fails_while_beat_is_silent(db):
@@ -653,14 +655,3 @@ def test_heartbeat_check_command_fails_while_beat_is_silent(db):
         call_command("heartbeat_check", "beat")
     Heartbeat.objects.create(name="beat", at=timezone.now())
     call_command("heartbeat_check", "beat")
-
-
-def test_the_email_notifier_sends_through_djangos_email_backend(settings, overdue, mailoutbox):
-    from escalation.models import Channel, Notification
-    from escalation.notifiers import DjangoEmailNotifier
-
-    row = Notification.objects.filter(escalation=overdue, channel=Channel.EMAIL).first()
-    DjangoEmailNotifier().send(row)
-
-    assert [m.to for m in mailoutbox] == [[row.address]]
-    assert mailoutbox[0].subject == row.subject

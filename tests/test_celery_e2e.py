@@ -18,7 +18,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from escalation.models import Delivery, Escalation, Heartbeat, Kind, Notification, Step
+from escalation.models import Escalation, Heartbeat, Kind, Step
+from escalation.selectors import messages_for_visit
+from notifications.models import Delivery
 from visits import services
 from visits.models import DeadlineKind, EventKind, Status, Visit, VisitEvent
 
@@ -140,7 +142,9 @@ def _wait_for_escalation(visit, *, stack):
 def _wait_for_fresh_heartbeats(*, since, stack):
     def fresh():
         seen = dict(Heartbeat.objects.values_list("name", "at"))
-        return all(name in seen and seen[name] >= since for name in ("worker", "beat", "sweep"))
+        return all(
+            name in seen and seen[name] >= since for name in ("worker", "sender", "beat", "sweep")
+        )
 
     _wait_for(fresh, stack=stack, timeout=READY_TIMEOUT, what="worker, beat and sweep heartbeats")
 
@@ -148,7 +152,7 @@ def _wait_for_fresh_heartbeats(*, since, stack):
 def _assert_heartbeats_fresh():
     now = timezone.now()
     seen = dict(Heartbeat.objects.values_list("name", "at"))
-    for name in ("worker", "beat", "sweep"):
+    for name in ("worker", "sender", "beat", "sweep"):
         assert name in seen, f"no {name} heartbeat"
         age = (now - seen[name]).total_seconds()
         assert age < 5 * HEARTBEAT_SECONDS + 2, f"{name} heartbeat is {age:.1f} s old"
@@ -168,7 +172,7 @@ def _assert_alerted_once(visit, *, stack):
     assert raised.count() == 1
 
     def all_sent():
-        rows = list(Notification.objects.filter(escalation=esc))
+        rows = list(esc.notifications.all())
         return rows if rows and all(row.state == Delivery.SENT for row in rows) else None
 
     rows = _wait_for(
@@ -179,7 +183,7 @@ def _assert_alerted_once(visit, *, stack):
     assert all(key.startswith(f"esc{esc.pk}:step1:") for key in keys), keys
     assert all(row.sent_at is not None and row.attempts == 1 for row in rows)
     # Nothing else was written for this visit: no second alert's messages.
-    assert Notification.objects.filter(visit=visit).count() == len(rows)
+    assert messages_for_visit(visit).count() == len(rows)
     # The escalation took over the watch.
     assert Visit.objects.get(pk=visit.pk).next_deadline is None
     return esc
@@ -245,3 +249,63 @@ def test_worker_killed_before_deadline_alerts_once_after_restart(celery, authori
     _assert_alerted_once(visit, stack=celery)
     _assert_heartbeats_fresh()
     assert second.running() and beat.running(), celery.logs()
+
+
+def test_sender_killed_after_the_gateway_took_a_text_sends_it_once(
+    celery, authorised_visit, visitor, settings
+):
+    """The sender worker dies (SIGKILL) between Notify accepting the text and the outbox's
+    "sent" mark. The next sender asks Notify by the outbox key, finds it, and marks it sent:
+    one text reaches the phone, not two."""
+    import signal
+
+    from notifications.models import Channel
+    from notifications.notify.fakes import API_KEY, FakeNotify
+
+    with FakeNotify() as notify:
+        killed = []
+
+        def kill_the_sender(message):
+            if not killed:
+                killed.append(message)
+                sender.signal_group(signal.SIGKILL)
+
+        notify.behaviour.on_accept = kill_the_sender
+        celery.env.update(
+            SMS_PROVIDER="notify",
+            NOTIFY_API_KEY=API_KEY,
+            NOTIFY_BASE_URL=notify.url,
+            NOTIFY_SMS_TEMPLATE_ID="9a4c2e1b-5f3d-4b8a-9c7e-1d2f3a4b5c6d",
+            OUTBOX_SEND_TIMEOUT="1",
+        )
+        since = timezone.now()
+        watch = celery.start_worker(queues="celery", name="watch")
+        sender = celery.start_worker(queues="outbox", name="sender", concurrency=1)
+        celery.start_beat()
+        watch.wait_for_log(" ready.", timeout=READY_TIMEOUT)
+        sender.wait_for_log(" ready.", timeout=READY_TIMEOUT)
+        _wait_for_fresh_heartbeats(since=since, stack=celery)
+
+        visit = _arrive_due_in(authorised_visit, by=visitor, seconds=3)
+        esc = _wait_for_escalation(visit, stack=celery)
+        _wait_for(lambda: killed, stack=celery, timeout=ALERT_TIMEOUT, what="the text to Notify")
+        sender.popen.wait(timeout=10)
+        sms = esc.notifications.get(channel=Channel.SMS)
+        assert sms.state == Delivery.PENDING  # the sender died before marking it
+
+        second = celery.start_worker(queues="outbox", name="sender", concurrency=1)
+        second.wait_for_log(" ready.", timeout=READY_TIMEOUT)
+        _wait_for(
+            lambda: esc.notifications.get(channel=Channel.SMS).state == Delivery.SENT,
+            stack=celery,
+            timeout=ALERT_TIMEOUT,
+            what="the text to be marked sent",
+        )
+
+        sms.refresh_from_db()
+        assert len(notify.find(reference=sms.key)) == 1
+        assert sms.provider_ref == killed[0]["id"]
+        line = VisitEvent.objects.get(
+            escalation=esc, kind=EventKind.NOTIFICATION_SENT, data__notification=sms.pk
+        )
+        assert "found at the gateway after an interrupted send" in line.message

@@ -8,7 +8,8 @@ import datetime
 
 import pytest
 
-from escalation.models import Channel, Notification
+from escalation.selectors import messages_for_visit
+from notifications.models import Channel
 from schools.models import StaffProfile
 from visits import services
 from visits.models import DeadlineKind, DoorReason, EventKind, Status, Visit
@@ -469,7 +470,7 @@ def test_d5_d6_a_visit_called_off_for_safety_is_reported_to_the_headteacher(
     services.visit_cancel_at_door(visit=on_site_visit, by=visitor, reason=reason, now=now)
 
     people = {request.getfixturevalue(name) for name in told}
-    rows = Notification.objects.filter(visit=on_site_visit)
+    rows = messages_for_visit(on_site_visit)
     assert {row.recipient for row in rows} == people
     for person in people:
         assert {row.channel for row in rows if row.recipient == person} == {
@@ -477,7 +478,7 @@ def test_d5_d6_a_visit_called_off_for_safety_is_reported_to_the_headteacher(
             Channel.SMS,
         }
     assert all(subject_has in row.subject for row in rows)
-    assert all(row.escalation is None for row in rows)
+    assert all(row.about == on_site_visit for row in rows)  # the visit, not an alert
     [event] = _events(on_site_visit, EventKind.SAFETY_REPORTED)
     assert event.by == visitor
     for person in people:
@@ -492,7 +493,7 @@ def test_d3_parent_absent_or_late_is_not_reported_as_a_safety_matter(
         visit=on_site_visit, by=visitor, reason=reason, now=start + _minutes(12)
     )
     assert _fresh(on_site_visit).status == Status.CANCELLED
-    assert not Notification.objects.filter(visit=on_site_visit).exists()
+    assert not messages_for_visit(on_site_visit).exists()
     assert not _events(on_site_visit, EventKind.SAFETY_REPORTED)
 
 
@@ -520,7 +521,7 @@ def test_d5_calling_off_twice_reports_once(on_site_visit, visitor, partner, head
         )
     assert len(_events(on_site_visit, EventKind.CANCELLED_AT_DOOR)) == 1
     assert len(_events(on_site_visit, EventKind.SAFETY_REPORTED)) == 1
-    assert Notification.objects.filter(visit=on_site_visit).count() == 2  # head: email + SMS
+    assert messages_for_visit(on_site_visit).count() == 2  # head: email + SMS
 
 
 @pytest.mark.parametrize("person", ["office", "colleague"])

@@ -4,7 +4,7 @@ by the DSL, deputies, headteacher and the person who raised them."""
 import pytest
 from django.urls import reverse
 
-from escalation.models import Notification
+from notifications.models import Notification
 from safeguarding import services
 from safeguarding.models import Concern, ConcernEvent, ConcernStatus
 from schools.models import Membership

@@ -13,17 +13,10 @@ import time_machine
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from escalation import delivery, tasks
 from escalation import services as esc_services
-from escalation.models import (
-    CallOutcome,
-    Channel,
-    Delivery,
-    Escalation,
-    Kind,
-    Notification,
-    Step,
-)
+from escalation import tasks
+from escalation.models import CallOutcome, Escalation, Kind, Step
+from escalation.selectors import messages_for_visit
 from escalation.services import (
     code_word_record,
     drill_start,
@@ -38,13 +31,16 @@ from escalation.services import (
     sweep,
     watchers_down,
 )
-from schools.models import StaffProfile
+from notifications import delivery
+from notifications import tasks as outbox_tasks
+from notifications.models import Channel, Delivery, Notification
+from schools.models import Role, StaffProfile
 from visits import services
 from visits.models import DeadlineKind, EventKind, Status, Visit
 from visits.rules import HELP_AFTER_LEAVING, RuleBroken
 
 from .conftest import make_visit
-from .factories import next_weekday_at
+from .factories import member, next_weekday_at
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 UTC = datetime.UTC
@@ -92,7 +88,7 @@ def _recipients(rows):
 
 
 def _step_rows(esc, step):
-    return Notification.objects.filter(escalation=esc, key__contains=f":step{step}:")
+    return esc.notifications.filter(key__contains=f":step{step}:")
 
 
 def _people(rows):
@@ -114,64 +110,16 @@ def visit(pupil, office, visitor, partner):
 
 
 @pytest.fixture
-def start(authorised_visit):
-    return authorised_visit.planned_start
-
-
-@pytest.fixture
-def on_site_visit(authorised_visit, visitor, start):
-    services.visit_arrive(visit=authorised_visit, by=visitor, now=start + _minutes(5))
-    return _fresh(authorised_visit)
-
-
-@pytest.fixture
-def return_deadline(on_site_visit):
-    return on_site_visit.next_deadline
-
-
-@pytest.fixture
-def overdue(on_site_visit, return_deadline):
-    """Staff not back: the sweep has raised step 1 (E1)."""
-    sweep(now=return_deadline)
-    return Escalation.objects.get(visit=on_site_visit)
-
-
-@pytest.fixture
 def police_step(overdue, visitor):
     services.visit_need_help(visit=overdue.visit, by=visitor, now=overdue.raised_at + _minutes(2))
     return _fresh(overdue)
 
 
-SENT = []
-
-
-class RecordingNotifier:
-    """A gateway that works, and remembers what it sent."""
-
-    def send(self, notification):
-        SENT.append((notification.channel, notification.address, notification.key))
-
-
-class FailingNotifier:
-    def send(self, notification):
-        raise ConnectionError("SMS gateway unreachable")
-
-
 @pytest.fixture
-def sent(settings):
-    SENT.clear()
-    settings.NOTIFIERS = {
-        "email": "tests.test_escalation.RecordingNotifier",
-        "sms": "tests.test_escalation.RecordingNotifier",
-    }
-    yield SENT
-    SENT.clear()
-
-
-@pytest.fixture
-def sms_down(sent, settings):
-    settings.NOTIFIERS = {**settings.NOTIFIERS, "sms": "tests.test_escalation.FailingNotifier"}
-    return sent
+def sms_down(gateways):
+    """The SMS gateway answers every request with a 500."""
+    gateways.notify.behaviour.failure_rate = 1.0
+    return gateways
 
 
 # E1: the sweep ----------------------------------------------------------------------------
@@ -182,7 +130,7 @@ def test_e1_missed_return_alerts_the_office_once(on_site_visit, return_deadline,
 
     result = sweep(now=return_deadline)
 
-    assert result == {"claimed": 1, "raised": 1, "police": 0}
+    assert result == {"claimed": 1, "raised": 1, "police": 0, "requeued": 0}
     [esc] = Escalation.objects.filter(visit=on_site_visit)
     assert (esc.kind, esc.step, esc.deadline, esc.raised_at) == (
         Kind.RETURN,
@@ -193,7 +141,7 @@ def test_e1_missed_return_alerts_the_office_once(on_site_visit, return_deadline,
     assert esc.is_open
     assert esc.out_of_hours is False
     assert esc.police_due_at == return_deadline + _minutes(15)
-    rows = Notification.objects.filter(escalation=esc)
+    rows = esc.notifications.all()
     assert _recipients(rows) == {
         (office, Channel.EMAIL, office.email),
         (office, Channel.SMS, office.staff_profile.mobile),
@@ -214,10 +162,10 @@ def test_e1_sweeping_again_raises_nothing_more(on_site_visit, return_deadline):
     claimed_again = overdue_claim_batch(now=return_deadline + _minutes(2))
     claimed_third = overdue_claim_batch(now=return_deadline + _minutes(3))
 
-    assert again == {"claimed": 0, "raised": 0, "police": 0}
+    assert again == {"claimed": 0, "raised": 0, "police": 0, "requeued": 0}
     assert claimed_again == claimed_third == (0, 0)
     assert Escalation.objects.filter(visit=on_site_visit).count() == 1
-    assert Notification.objects.filter(visit=on_site_visit).count() == 2
+    assert messages_for_visit(on_site_visit).count() == 2
     assert on_site_visit.events.filter(kind=EventKind.ESCALATION_RAISED).count() == 1
 
 
@@ -231,11 +179,16 @@ def test_e1_overdue_claim_batch_run_twice_on_the_same_deadline_raises_one_alert(
     )
     assert overdue_claim_batch(now=return_deadline) == (1, 0)
     assert Escalation.objects.filter(visit=on_site_visit).count() == 1
-    assert Notification.objects.filter(visit=on_site_visit).count() == 2
+    assert messages_for_visit(on_site_visit).count() == 2
 
 
 def test_e1_nothing_is_raised_before_the_deadline(on_site_visit, return_deadline):
-    assert sweep(now=return_deadline - SECOND) == {"claimed": 0, "raised": 0, "police": 0}
+    assert sweep(now=return_deadline - SECOND) == {
+        "claimed": 0,
+        "raised": 0,
+        "police": 0,
+        "requeued": 0,
+    }
     assert not Escalation.objects.exists()
     assert not Notification.objects.exists()
     assert _fresh(on_site_visit).next_deadline == return_deadline
@@ -252,7 +205,7 @@ def test_e1_missed_arrival_alerts_the_office(authorised_visit, visitor, office, 
 
     esc = Escalation.objects.get(visit=authorised_visit)
     assert (esc.kind, esc.deadline, esc.step) == (Kind.ARRIVAL, deadline, Step.OFFICE)
-    assert _people(Notification.objects.filter(escalation=esc)) == {office}
+    assert _people(esc.notifications.all()) == {office}
 
 
 @pytest.mark.parametrize("check_in", ["arrive", "leave"])
@@ -313,7 +266,7 @@ def test_e1_out_of_office_hours_the_alert_goes_to_the_on_call_phone_only(
 
     esc = Escalation.objects.get(visit=visit)
     assert esc.out_of_hours is True
-    [row] = Notification.objects.filter(escalation=esc)
+    [row] = esc.notifications.all()
     assert (row.recipient, row.recipient_label, row.channel, row.address) == (
         None,
         "On-call senior",
@@ -331,7 +284,7 @@ def test_e1_in_office_hours_the_on_call_phone_is_not_used(
     sweep(now=return_deadline)
     esc = Escalation.objects.get(visit=on_site_visit)
     assert esc.out_of_hours is False
-    rows = Notification.objects.filter(escalation=esc)
+    rows = esc.notifications.all()
     assert _people(rows) == {office}
     assert not rows.filter(address=ON_CALL).exists()
 
@@ -350,7 +303,7 @@ def test_e1_with_no_office_staff_and_no_on_call_number_the_seniors_are_told(
     sweep(now=now)
 
     esc = Escalation.objects.get(visit=visit)
-    rows = Notification.objects.filter(escalation=esc)
+    rows = esc.notifications.all()
     assert _people(rows) == {head, dsl, deputy}
     assert {row.channel for row in rows} == {Channel.EMAIL, Channel.SMS}
 
@@ -372,7 +325,7 @@ def test_e1_reached_safe_resolves_and_watches_staff_again_from_now(overdue, offi
     assert visit.next_deadline == now + _minutes(15)
     assert visit.deadline_kind == DeadlineKind.RETURN
     assert overdue.visit.events.filter(kind=EventKind.CALL, escalation=esc).count() == 1
-    assert sweep(now=now + _minutes(30)) == {"claimed": 1, "raised": 1, "police": 0}
+    assert sweep(now=now + _minutes(30)) == {"claimed": 1, "raised": 1, "police": 0, "requeued": 0}
 
 
 def test_e1_reached_safe_with_an_agreed_extension_moves_the_deadline(overdue, office):
@@ -535,12 +488,12 @@ def test_e2_an_unresolved_office_alert_becomes_the_police_step_after_the_schools
 def test_e2_sweeping_past_the_limit_twice_raises_the_police_step_once(overdue, head, dsl, deputy):
     due = overdue.police_due_at
     sweep(now=due)
-    rows = Notification.objects.filter(escalation=overdue).count()
+    rows = overdue.notifications.all().count()
 
     assert sweep(now=due + _minutes(1))["police"] == 0
     assert police_step_batch(now=due + _minutes(2)) == (0, 0)
 
-    assert Notification.objects.filter(escalation=overdue).count() == rows
+    assert overdue.notifications.all().count() == rows
     assert overdue.visit.events.filter(kind=EventKind.POLICE_STEP).count() == 1
 
 
@@ -640,7 +593,7 @@ def test_e3_i_need_help_goes_straight_to_the_police_step_and_tells_the_partner(
         now,
     )
     assert "(E3)" in esc.police_step_reason
-    [to_partner] = Notification.objects.filter(escalation=esc, recipient=them)
+    [to_partner] = esc.notifications.filter(recipient=them)
     mobile = on_site_visit.assignments.get(user=them).mobile
     assert (to_partner.channel, to_partner.address) == (Channel.SMS, mobile)
     assert "I NEED HELP" in to_partner.body
@@ -685,7 +638,7 @@ def test_e3_a_deadline_passing_during_an_open_alert_hands_the_watch_to_that_aler
 ):
     esc = services.visit_need_help(visit=on_site_visit, by=visitor, now=start + _minutes(20))
 
-    assert sweep(now=return_deadline) == {"claimed": 1, "raised": 0, "police": 0}
+    assert sweep(now=return_deadline) == {"claimed": 1, "raised": 0, "police": 0, "requeued": 0}
 
     assert list(Escalation.objects.filter(visit=on_site_visit)) == [esc]
     assert _fresh(on_site_visit).next_deadline is None
@@ -769,7 +722,7 @@ def test_drill_is_started_by_the_head_or_a_school_admin(
     esc = _fresh(esc)
     assert (esc.is_drill, esc.kind, esc.visit, esc.raised_by) == (True, Kind.DRILL, None, starter)
     assert esc.step == Step.OFFICE
-    rows = Notification.objects.filter(escalation=esc)
+    rows = esc.notifications.all()
     assert _people(rows) == {office}
     assert all(row.is_drill and row.subject.startswith("[DRILL]") for row in rows)
 
@@ -820,7 +773,7 @@ def test_drill_out_of_hours_with_no_on_call_number_tells_only_its_starter(
     assert esc.out_of_hours is True
     assert sweep(now=esc.police_due_at)["police"] == 1
 
-    rows = Notification.objects.filter(escalation=esc)
+    rows = esc.notifications.all()
     assert _people(rows) == {school_admin}
     assert all(row.is_drill and row.subject.startswith("[DRILL]") for row in rows)
 
@@ -835,88 +788,13 @@ def test_drill_is_resolved_like_a_real_alert(school, head, office, drill_time):
     assert esc.events.filter(kind=EventKind.ESCALATION_RESOLVED).count() == 1
 
 
-# Delivery: the outbox -----------------------------------------------------------------------
-
-
-def test_delivery_sends_each_pending_notification_once(overdue, office, sent):
-    now = overdue.raised_at + SECOND
-
-    assert delivery.deliver_batch(now=now) == 2
-    assert delivery.deliver_batch(now=now + _minutes(5)) == 0
-
-    assert sorted(sent) == sorted(
-        (row.channel, row.address, row.key) for row in Notification.objects.all()
-    )
-    assert len(sent) == 2
-    for row in Notification.objects.all():
-        assert (row.state, row.sent_at, row.attempts) == (Delivery.SENT, now, 1)
-    assert overdue.visit.events.filter(kind=EventKind.NOTIFICATION_SENT).count() == 2
-
-
-def test_delivery_a_failing_sms_gateway_leaves_email_sent_and_sms_retrying(overdue, sms_down):
-    now = overdue.raised_at + SECOND
-    delivery.deliver_batch(now=now)
-
-    email = Notification.objects.get(escalation=overdue, channel=Channel.EMAIL)
-    sms = Notification.objects.get(escalation=overdue, channel=Channel.SMS)
-    assert email.state == Delivery.SENT
-    assert [channel for channel, _, _ in sms_down] == [Channel.EMAIL]
-    assert sms.state == Delivery.PENDING
-    assert sms.attempts == 1
-    assert sms.next_attempt_at > now
-    assert "SMS gateway unreachable" in sms.last_error
-    [failed] = overdue.visit.events.filter(kind=EventKind.NOTIFICATION_FAILED)
-    assert "will retry" in failed.message
-    assert failed.data == {"notification": sms.pk, "channel": Channel.SMS}
-    # Not tried again before its back-off.
-    assert delivery.deliver_batch(now=now) == 0
-
-
-def test_delivery_gives_up_after_max_attempts(overdue, sms_down):
-    now = overdue.raised_at
-    sms = Notification.objects.get(escalation=overdue, channel=Channel.SMS)
-    for attempt in range(1, delivery.MAX_ATTEMPTS + 1):
-        now += datetime.timedelta(hours=1)
-        delivery.deliver_batch(now=now)
-        sms = _fresh(sms)
-        assert sms.attempts == attempt
-        expected = Delivery.FAILED if attempt == delivery.MAX_ATTEMPTS else Delivery.PENDING
-        assert sms.state == expected
-
-    assert delivery.deliver_batch(now=now + datetime.timedelta(days=1)) == 0
-    failures = overdue.visit.events.filter(kind=EventKind.NOTIFICATION_FAILED)
-    assert failures.count() == delivery.MAX_ATTEMPTS
-    assert "gave up" in failures.last().message
-
-
-def test_delivery_a_row_under_another_senders_lease_is_not_sent_again(overdue, sent):
-    now = overdue.raised_at + SECOND
-    claimed = delivery._claim(now=now, limit=100)  # the first sender, not yet sent
-    assert len(claimed) == 2
-
-    assert delivery.deliver_batch(now=now + delivery.LEASE - SECOND) == 0
-    assert sent == []
-
-    for row in claimed:
-        delivery.deliver_one(row, now=now + _minutes(0.5))
-    assert len(sent) == 2
-    assert delivery.deliver_batch(now=now + delivery.LEASE + SECOND) == 0
-    assert len(sent) == 2
-
-
-def test_delivery_a_crashed_senders_rows_are_sent_once_its_lease_lapses(overdue, sent):
-    now = overdue.raised_at + SECOND
-    delivery._claim(now=now, limit=100)  # claimed, then the sender died
-
-    assert delivery.deliver_batch(now=now + delivery.LEASE) == 2
-    assert len(sent) == 2
-    assert all(row.state == Delivery.SENT for row in Notification.objects.all())
+# Messages about an alert (the outbox itself: tests/test_outbox.py) ------------------------
 
 
 def test_delivery_failures_on_a_drill_are_on_its_timeline(school, head, office, sms_down):
     now = _next(TUESDAY, 11)
     esc = drill_start(school=school, by=head, now=now)
-    delivery.deliver_batch(now=now)
+    delivery.deliver_due(budget_seconds=5, now=now)
     assert esc.events.filter(kind=EventKind.NOTIFICATION_FAILED).count() == 1
     assert esc.events.filter(kind=EventKind.NOTIFICATION_SENT).count() == 1
 
@@ -956,7 +834,7 @@ def test_e1_one_visit_that_fails_to_escalate_does_not_hold_up_another(
     assert result["claimed"] == 2
     assert result["raised"] == 1
     assert Escalation.objects.get(visit=authorised_visit).step == Step.OFFICE
-    assert Notification.objects.filter(visit=authorised_visit).exists()
+    assert messages_for_visit(authorised_visit).exists()
     assert not Escalation.objects.filter(visit=broken_visit).exists()
     assert _fresh(broken_visit).next_deadline == deadline
     assert f"Could not escalate overdue visit {broken_visit.pk}" in caplog.text
@@ -979,44 +857,49 @@ def test_e1_visits_that_keep_failing_do_not_starve_others_when_the_batch_is_full
 
 
 def test_a_delivery_run_stops_when_its_time_is_up_and_queues_no_other(
-    monkeypatch, settings, on_site_visit, return_deadline, office, sent
+    monkeypatch, settings, school, on_site_visit, return_deadline, office, gateways
 ):
-    """A storm of messages must not keep the worker from the next sweep (the next run comes
-    from beat, not from a chain of runs that would fill the queue)."""
-    monkeypatch.setattr(tasks.notifications_deliver, "delay", lambda: None)
+    """A storm of messages must not keep a sender busy for long (the next run comes from beat,
+    not from a chain of runs that would fill the queue)."""
+    member(
+        school,
+        Role.OFFICE,
+        username="office2",
+        first_name="Otto",
+        last_name="Office",
+        mobile="07700 900002",
+    )
+    monkeypatch.setattr(outbox_tasks.notifications_deliver, "delay", lambda: None)
     with time_machine.travel(return_deadline + _minutes(1), tick=False):
         tasks.escalation_sweep()
     queued = []
-    monkeypatch.setattr(tasks.notifications_deliver, "delay", lambda: queued.append(1))
-    settings.ESCALATION_SWEEP_SECONDS = 0  # no time left after the first batch
-    monkeypatch.setattr(
-        delivery, "deliver_batch", lambda real=delivery.deliver_batch: real(limit=1)
-    )
+    monkeypatch.setattr(outbox_tasks.notifications_deliver, "delay", lambda: queued.append(1))
+    settings.ESCALATION_SWEEP_SECONDS = 0  # no time left after the first message of a channel
 
     with time_machine.travel(return_deadline + _minutes(2), tick=False):
-        assert tasks.notifications_deliver() == 1  # of the office's two messages
-        assert tasks.notifications_deliver() == 1  # the next run sends the other
-        assert tasks.notifications_deliver() == 0
+        assert outbox_tasks.notifications_deliver() == 2  # an email and an SMS of four
+        assert outbox_tasks.notifications_deliver() == 2  # the next run sends the others
+        assert outbox_tasks.notifications_deliver() == 0
     assert queued == []
-    assert len(sent) == 2
+    assert len(gateways.sent()) == 4
 
 
 def test_tasks_run_twice_raise_one_alert_and_send_each_message_once(
-    monkeypatch, on_site_visit, return_deadline, office, sent
+    monkeypatch, on_site_visit, return_deadline, office, gateways
 ):
     queued = []
-    monkeypatch.setattr(tasks.notifications_deliver, "delay", lambda: queued.append(1))
+    monkeypatch.setattr(outbox_tasks.notifications_deliver, "delay", lambda: queued.append(1))
 
     with time_machine.travel(return_deadline + _minutes(1), tick=False):
         tasks.escalation_sweep()
         tasks.escalation_sweep()
-        first = tasks.notifications_deliver()
-        second = tasks.notifications_deliver()
+        first = outbox_tasks.notifications_deliver()
+        second = outbox_tasks.notifications_deliver()
 
     assert Escalation.objects.filter(visit=on_site_visit).count() == 1
     assert queued == [1]  # only the sweep that raised something asks for delivery
     assert (first, second) == (2, 0)
-    assert sorted(sent) == sorted(
+    assert sorted(gateways.sent()) == sorted(
         (row.channel, row.address, row.key) for row in Notification.objects.all()
     )
     assert {row.state for row in Notification.objects.all()} == {Delivery.SENT}
@@ -1026,7 +909,7 @@ def test_tasks_sweep_before_the_deadline_raises_nothing(
     monkeypatch, on_site_visit, return_deadline
 ):
     queued = []
-    monkeypatch.setattr(tasks.notifications_deliver, "delay", lambda: queued.append(1))
+    monkeypatch.setattr(outbox_tasks.notifications_deliver, "delay", lambda: queued.append(1))
     with time_machine.travel(return_deadline - SECOND, tick=False):
         tasks.escalation_sweep()
     assert not Escalation.objects.exists()
@@ -1042,25 +925,32 @@ def stale_after_60s(settings):
 
 
 @pytest.mark.parametrize(
-    ("worker_age", "beat_age", "sweep_age", "down"),
+    ("worker_age", "sender_age", "beat_age", "sweep_age", "down"),
     [
-        (10, 59, 2, []),
-        (60, 60, 60, []),
-        (61, 5, 2, ["worker"]),
-        (5, 300, 2, ["beat"]),
-        (None, 5, 2, ["worker"]),
-        (5, None, 2, ["beat"]),
-        (None, None, 2, ["worker", "beat"]),
-        # Worker and beat alive, but no sweep has finished for a minute: still down.
-        (5, 5, 61, ["sweep"]),
-        (5, 5, None, ["sweep"]),
+        (10, 10, 59, 2, []),
+        (60, 60, 60, 60, []),
+        (61, 5, 5, 2, ["worker"]),
+        (5, 61, 5, 2, ["sender"]),
+        (5, 5, 300, 2, ["beat"]),
+        (None, 5, 5, 2, ["worker"]),
+        (5, None, 5, 2, ["sender"]),
+        (5, 5, None, 2, ["beat"]),
+        (None, None, None, 2, ["worker", "sender", "beat"]),
+        # Workers and beat alive, but no sweep has finished for a minute: still down.
+        (5, 5, 5, 61, ["sweep"]),
+        (5, 5, 5, None, ["sweep"]),
     ],
 )
-def test_watchers_down_lists_a_silent_or_missing_worker_beat_or_sweep(
-    db, stale_after_60s, worker_age, beat_age, sweep_age, down
+def test_watchers_down_lists_a_silent_or_missing_worker_sender_beat_or_sweep(
+    db, stale_after_60s, worker_age, sender_age, beat_age, sweep_age, down
 ):
     now = datetime.datetime(2027, 1, 12, 10, 0, tzinfo=UTC)
-    ages = (("worker", worker_age), ("beat", beat_age), ("sweep", sweep_age))
+    ages = (
+        ("worker", worker_age),
+        ("sender", sender_age),
+        ("beat", beat_age),
+        ("sweep", sweep_age),
+    )
     for name, age in ages:
         if age is not None:
             heartbeat_write(name, now=now - datetime.timedelta(seconds=age))

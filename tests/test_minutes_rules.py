@@ -254,7 +254,7 @@ def test_a7_submitting_creates_each_action_with_its_owner_and_due_date(
 
 
 def test_a7_an_actions_owner_is_told_without_what_it_is(completed, visitor, dsl, later):
-    from escalation.models import Notification
+    from notifications.models import Notification
 
     dsl.email = "dsl@example.org"
     dsl.save()

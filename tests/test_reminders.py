@@ -15,7 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from escalation.models import Channel, Notification
+from notifications.models import Channel, Notification
 from safeguarding import services as concern_services
 from safeguarding import tasks
 from safeguarding.models import Action, ActionStatus, Debrief, DebriefWith, Minutes

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from escalation.services import message_people
+from notifications.services import message_people
 from schools.models import Role
 from schools.selectors import display_name, roles_at, schools_for, staff_of
 from visits.rules import RuleBroken
@@ -100,7 +100,9 @@ def action_add_for_concern(*, concern, by, description, owner, due_on, now=None)
     The owner is told there is an action for them, without what it is (A8)."""
     now = now or timezone.now()
     concern = (
-        Concern.objects.select_for_update().select_related("school", "pupil").get(pk=concern.pk)
+        Concern.objects.select_for_update(of=("self",))
+        .select_related("school", "pupil")
+        .get(pk=concern.pk)
     )
     if not may_triage(by, concern.school):
         raise RuleBroken("Actions on a concern are set by the DSL or a deputy DSL (A5, A7).")
@@ -145,7 +147,8 @@ def action_tell_owner(action, *, by, now):
         return
     message_people(
         school=action.school,
-        about=f"action{action.pk}:assigned",
+        key=f"action{action.pk}:assigned",
+        about=action,
         people=[action.owner],
         subject="A new action for you (A7)",
         body=(

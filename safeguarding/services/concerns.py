@@ -11,7 +11,7 @@ from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
-from escalation.services import message_people, people_with
+from notifications.services import message_people, people_with
 from schools.models import PLANNING_ROLES, Role
 from schools.selectors import display_name, roles_at, schools_for
 from visits.rules import RuleBroken
@@ -39,7 +39,9 @@ def _audit(concern, *, kind, by, now, message=""):
 
 
 def _locked(concern):
-    return Concern.objects.select_for_update().select_related("school").get(pk=concern.pk)
+    return (
+        Concern.objects.select_for_update(of=("self",)).select_related("school").get(pk=concern.pk)
+    )
 
 
 @transaction.atomic
@@ -62,7 +64,8 @@ def concern_raise(*, pupil, by, account, visit=None, now=None):
     link = settings.SITE_URL + reverse("concern-detail", args=[concern.pk])
     message_people(
         school=school,
-        about=f"concern{concern.pk}:raised",
+        key=f"concern{concern.pk}:raised",
+        about=concern,
         people=people_with(school, DSL_ROLES),
         subject="New safeguarding concern (A5)",
         body=(

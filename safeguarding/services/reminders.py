@@ -27,8 +27,7 @@ from django.db.models import Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from escalation.models import Notification
-from escalation.services import addresses_of, message_people
+from notifications.services import keys_written, message_keys, message_people
 from schools.models import Membership, School
 from schools.selectors import display_name
 from visits.models import EventKind, Status, Visit, VisitEvent, VisitStaff
@@ -44,7 +43,6 @@ ACTION_TO_DSL_SCHOOL_DAYS = 2
 # Items messaged per sweep; the rest wait for the next sweep (items already told today are
 # skipped without counting, so nothing starves).
 REMIND_LIMIT = 500
-KEY_CHUNK = 500
 
 KINDS = ("minutes", "action", "debrief")
 
@@ -209,20 +207,6 @@ def _dsls_by_school(school_ids):
     return people
 
 
-def _keys(about, people):
-    return {
-        f"{about}:{channel}:{address}"[:255] for p in people for channel, address in addresses_of(p)
-    }
-
-
-def _existing(keys):
-    keys, found = sorted(keys), set()
-    for start in range(0, len(keys), KEY_CHUNK):
-        chunk = keys[start : start + KEY_CHUNK]
-        found.update(Notification.objects.filter(key__in=chunk).values_list("key", flat=True))
-    return found
-
-
 # Reminders go in the working day: the day's first sweep after midnight would otherwise text
 # staff mobiles at five past twelve.
 REMIND_FROM, REMIND_UNTIL = datetime.time(8, 0), datetime.time(18, 0)
@@ -257,20 +241,20 @@ def reminders_send(*, now=None, limit=REMIND_LIMIT):
                 p for pk, p in dsls.get(reminder.school_id, {}).items() if pk not in responsible
             ]
         plans.append((reminder, about, list(responsible.values()), seniors))
-    sent = _existing(set().union(*(_keys(about, r + s) for _, about, r, s in plans)))
+    sent = keys_written(set().union(*(message_keys(about, r + s) for _, about, r, s in plans)))
     events = []
     for reminder, about, responsible, seniors in plans:
         if sum(counts.values()) >= limit:
             break
-        new = [p for p in responsible if _keys(about, [p]) - sent]
-        new_seniors = [p for p in seniors if _keys(about, [p]) - sent]
+        new = [p for p in responsible if message_keys(about, [p]) - sent]
+        new_seniors = [p for p in seniors if message_keys(about, [p]) - sent]
         if not new and not new_seniors:
             continue
         for people, body in ((new, reminder.body), (new_seniors, reminder.dsl_body)):
             if people:
                 message_people(
                     school=schools[reminder.school_id],
-                    about=about,
+                    key=about,
                     people=people,
                     subject=reminder.subject,
                     body=body,

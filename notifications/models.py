@@ -1,0 +1,139 @@
+"""The outbox: one row per message to one address on one channel.
+
+A row is written in the same transaction as the event that needs it, under a unique key, so a
+step that runs twice writes no second message; the sender (delivery.py) sends it through the
+channel's transport and records what the gateway said. This app knows people and addresses,
+not visits: what a message is about is a generic reference (`about`), which the stages above
+read back (an alert's messages, a concern's).
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils import timezone
+
+from schools.models import School
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+
+
+class Delivery(models.TextChoices):
+    PENDING = "pending", "Waiting to send"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+def fit(text, length):
+    """`text` cut to `length` characters, with an ellipsis where it was cut.
+
+    A name or subject longer than its column must shorten the message, never stop it being
+    queued: one long name once silenced every office alert of a school.
+    """
+    text = text or ""
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def fit_key(key):
+    """A unique key that fits the column: a long one keeps its start and gains a digest of the
+    whole, so two long keys that share their first 255 characters never collide."""
+    if len(key) <= 255:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return f"{key[:222]}~{digest}"
+
+
+class Notification(models.Model):
+    key = models.CharField(max_length=255, unique=True)
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
+    # What the message is about (an alert, a visit, a concern, an action), or nothing.
+    about_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    about_id = models.PositiveBigIntegerField(null=True, blank=True)
+    about = GenericForeignKey("about_type", "about_id")
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recipient_label = models.CharField(max_length=300)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    address = models.CharField(max_length=254)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    is_drill = models.BooleanField(default=False)
+
+    state = models.CharField(
+        max_length=10, choices=Delivery.choices, default=Delivery.PENDING, db_index=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # A sender claims a row by moving this forward (a lease, delivery.lease()); a crashed
+    # sender's claim lapses and the row is picked up again.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # Set while an attempt is in flight and cleared when its outcome is known. Still set when the
+    # row is claimed again means a sender died (or timed out) after handing the message over,
+    # so the gateway is asked first whether it already has it (delivery.send_one).
+    sending_since = models.DateTimeField(null=True, blank=True)
+    # The sender (worker name) holding the row's lease; a sender that starts again takes back
+    # what its dead self held (delivery.release_claims_of). Empty when no sender holds it.
+    claimed_by = models.CharField(max_length=100, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Times the gateway refused it outright (a 4xx): given up after delivery.MAX_REFUSALS.
+    refusals = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # The gateway's own id for the message, once it accepted it.
+    provider_ref = models.CharField(max_length=100, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            # Read by every sender (delivery.claim_next).
+            models.Index(
+                fields=["channel", "next_attempt_at"],
+                name="notification_due",
+                condition=models.Q(state="pending"),
+            ),
+            models.Index(fields=["about_type", "about_id"], name="notification_about"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_channel_display()} to {self.recipient_label}: {self.subject}"
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        key,
+        school,
+        about,
+        recipient,
+        label,
+        channel,
+        address,
+        subject,
+        body,
+        now,
+        is_drill=False,
+    ):
+        """An unsaved outbox row, every value cut to fit its column."""
+        return cls(
+            key=fit_key(key),
+            school=school,
+            about_type=ContentType.objects.get_for_model(about) if about is not None else None,
+            about_id=about.pk if about is not None else None,
+            recipient=recipient,
+            recipient_label=fit(label, 300),
+            channel=channel,
+            address=address,
+            subject=fit(subject, 200),
+            body=body,
+            is_drill=is_drill,
+            created_at=now,
+            next_attempt_at=now,
+        )

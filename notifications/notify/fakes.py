@@ -1,0 +1,121 @@
+"""A fake GOV.UK Notify on loopback, speaking the v2 REST API to notifications-python-client.
+
+It checks the client's JSON Web Token against the API key, accepts text messages (POST
+/v2/notifications/sms), and answers GET /v2/notifications?reference=..., which the transport
+asks after a send whose outcome it does not know. Like Notify, it does not refuse a second
+message with the same reference: finding the first is the sender's job.
+"""
+
+import datetime
+import re
+
+from notifications_python_client.authentication import decode_jwt_token
+from notifications_python_client.errors import TokenError
+
+from ..fakes import FakeGateway, JSONHandler
+
+SERVICE_ID = "26785a09-ab16-4eb0-8407-a37497a57506"
+SECRET = "3d844edf-8d35-48ac-975b-e847b4f122b0"
+# Notify's API keys are "<name>-<service id>-<secret>".
+API_KEY = f"homevisits_fake-{SERVICE_ID}-{SECRET}"
+PHONE = re.compile(r"^\+?[0-9 ()-]{7,20}$")
+
+
+def _now():
+    return datetime.datetime.now(datetime.UTC).isoformat().replace("+00:00", "Z")
+
+
+class NotifyHandler(JSONHandler):
+    def _authorised(self):
+        header = self.headers.get("Authorization", "")
+        token = header.removeprefix("Bearer ").strip()
+        try:
+            decode_jwt_token(token, SECRET)
+        except (TokenError, Exception):
+            self.send_json(
+                403,
+                {
+                    "status_code": 403,
+                    "errors": [{"error": "AuthError", "message": "Invalid token: signature"}],
+                },
+            )
+            return False
+        return True
+
+    def do_POST(self):  # noqa: N802 (the base class's name)
+        body = self.json_body()
+        if not self._authorised() or self.misbehave():
+            return
+        if self.path.rstrip("/") != "/v2/notifications/sms":
+            return self.send_error_json(404, "Not found")
+        if not isinstance(body, dict) or not PHONE.match(str(body.get("phone_number", ""))):
+            return self.send_json(
+                400,
+                {
+                    "status_code": 400,
+                    "errors": [
+                        {
+                            "error": "ValidationError",
+                            "message": "phone_number Not a UK mobile number",
+                        }
+                    ],
+                },
+            )
+        text = (body.get("personalisation") or {}).get("body", "")
+        message = self.gateway.accept(
+            {
+                "type": "sms",
+                "phone_number": body["phone_number"],
+                "reference": body.get("reference"),
+                "body": text,
+                "template_id": body.get("template_id"),
+                "status": "created",
+                "created_at": _now(),
+            }
+        )
+        self.send_json(
+            201,
+            {
+                "id": message["id"],
+                "reference": message["reference"],
+                "content": {"body": text, "from_number": "GOVUK"},
+                "uri": f"{self.gateway.url}/v2/notifications/{message['id']}",
+                "template": {"id": body.get("template_id"), "version": 1, "uri": ""},
+            },
+        )
+
+    def do_GET(self):  # noqa: N802
+        if not self._authorised() or self.misbehave():
+            return
+        path = self.path.split("?", 1)[0].rstrip("/")
+        if path == "/v2/notifications":
+            query = self.query()
+            found = [
+                self._public(m)
+                for m in self.gateway.find()
+                if ("reference" not in query or m.get("reference") == query["reference"])
+                and ("template_type" not in query or m.get("type") == query["template_type"])
+            ]
+            return self.send_json(200, {"notifications": found, "links": {}})
+        if path.startswith("/v2/notifications/"):
+            found = self.gateway.find(id=path.rsplit("/", 1)[-1])
+            if found:
+                return self.send_json(200, self._public(found[0]))
+        return self.send_error_json(404, "No result found")
+
+    @staticmethod
+    def _public(message):
+        return {
+            "id": message["id"],
+            "reference": message.get("reference"),
+            "phone_number": message.get("phone_number"),
+            "type": message["type"],
+            "status": message["status"],
+            "body": message.get("body"),
+            "created_at": message.get("created_at"),
+        }
+
+
+class FakeNotify(FakeGateway):
+    handler_class = NotifyHandler
+    api_key = API_KEY

@@ -1,0 +1,111 @@
+"""Writing to the outbox: who can be reached where, and the rows that reach them.
+
+Rows are written in the caller's transaction, so an event and its messages commit together,
+and under unique keys, so writing the same messages again writes nothing.
+"""
+
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+
+from schools.selectors import display_name
+
+from .models import Channel, Notification, fit_key
+
+KEY_CHUNK = 500
+
+
+def people_with(school, roles):
+    """Active people holding one of `roles` at `school`, with their staff profile (mobile)."""
+    return (
+        get_user_model()
+        .objects.filter(
+            is_active=True, memberships__school=school, memberships__role__in=list(roles)
+        )
+        .select_related("staff_profile")
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def addresses_of(user):
+    """(channel, address) pairs a person can be reached on: email, and their mobile (P13)."""
+    pairs = []
+    if user.email:
+        pairs.append((Channel.EMAIL, user.email))
+    profile = getattr(user, "staff_profile", None)
+    if profile is not None and profile.mobile:
+        pairs.append((Channel.SMS, profile.mobile))
+    return pairs
+
+
+def recipients_of(people):
+    """(person, name, (channel, address)) for every way each person can be reached."""
+    return [(user, display_name(user), pair) for user in people for pair in addresses_of(user)]
+
+
+def rows_for(*, key, school, about, recipients, subject, body, now, is_drill=False):
+    """Unsaved outbox rows, one per recipient's address, keyed `<key>:<channel>:<address>`."""
+    return [
+        Notification.build(
+            key=f"{key}:{channel}:{address}",
+            school=school,
+            about=about,
+            recipient=user,
+            label=label,
+            channel=channel,
+            address=address,
+            subject=subject,
+            body=body,
+            now=now,
+            is_drill=is_drill,
+        )
+        for user, label, (channel, address) in recipients
+    ]
+
+
+def queue(rows):
+    """Write outbox rows; a row already written under the same key is kept as it was."""
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return rows
+
+
+def message_people(*, school, key, people, subject, body, now, about=None):
+    """Email and SMS to `people` (e.g. a safeguarding concern, A5, or a reminder, A7); `key`
+    makes the rows unique, so a repeat sends nothing."""
+    return queue(
+        rows_for(
+            key=key,
+            school=school,
+            about=about,
+            recipients=recipients_of(people),
+            subject=subject,
+            body=body,
+            now=now,
+        )
+    )
+
+
+def messages_about(obj):
+    """The outbox rows about `obj` (an alert, a visit, a concern)."""
+    return Notification.objects.filter(
+        about_type=ContentType.objects.get_for_model(obj), about_id=obj.pk
+    )
+
+
+def message_keys(key, people):
+    """The keys message_people(key=key, people=people) writes."""
+    return {
+        fit_key(f"{key}:{channel}:{address}")
+        for p in people
+        for channel, address in addresses_of(p)
+    }
+
+
+def keys_written(keys):
+    """Which of `keys` already have a row (asked in chunks, so a long list stays one query
+    of a bounded size each)."""
+    keys, found = sorted(keys), set()
+    for start in range(0, len(keys), KEY_CHUNK):
+        chunk = keys[start : start + KEY_CHUNK]
+        found.update(Notification.objects.filter(key__in=chunk).values_list("key", flat=True))
+    return found
