@@ -1,5 +1,10 @@
 # Two commands set everything up on a machine with only Python 3.11+: `make run` and `make test`.
 PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Links in messages point at the address the stack listens on, the demo's included.
+export HOST PORT
+export SITE_URL ?= http://$(HOST):$(PORT)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -23,9 +28,10 @@ migrate: install
 demo: migrate
 	DEBUG=true $(BIN)/python manage.py load_demo
 
-# Web on http://127.0.0.1:8000 plus a Celery worker and beat; Ctrl-C stops all three.
+# Web on http://127.0.0.1:8000 plus the Celery worker, the sender and beat, each restarted if it
+# stops (bin/run-dev); Ctrl-C stops them all.
 run: demo
-	DEBUG=true bin/run-dev
+	DEBUG=true $(BIN)/python bin/run-dev
 
 lint: install
 	$(BIN)/ruff check .

@@ -296,7 +296,8 @@ def clear_alerts():
     """Forget every alert, its messages and timeline entries (between the runs)."""
     from django.db import connection
 
-    from escalation.models import Escalation, Notification
+    from escalation.models import Escalation
+    from notifications.models import Notification
     from visits.models import VisitEvent
 
     tables = [model._meta.db_table for model in (Notification, VisitEvent, Escalation)]
@@ -314,7 +315,7 @@ def duplicates():
 
 def wait_for_delivery(*, timeout):
     """Wait until no notification is pending; returns (seconds waited, pending left)."""
-    from escalation.models import Delivery, Notification
+    from notifications.models import Delivery, Notification
 
     started = time.monotonic()
     pending = Notification.objects.filter(state=Delivery.PENDING)
@@ -359,7 +360,8 @@ def sweep_summary(label, log_text):
 def latency_run(*, school, visit_ids, args, ready_at, failures):
     from django.utils import timezone
 
-    from escalation.models import Escalation, Notification
+    from escalation.models import Escalation
+    from notifications.models import Notification
 
     overdue = random.Random(14).sample(visit_ids, args.overdue)
     base = ready_at + datetime.timedelta(seconds=args.lead)
@@ -400,10 +402,11 @@ def latency_run(*, school, visit_ids, args, ready_at, failures):
 
     delivery_wait, pending = wait_for_delivery(timeout=120)
     sent = []
-    for deadline, sent_at in Notification.objects.filter(
-        escalation__isnull=False, sent_at__isnull=False
-    ).values_list("escalation__deadline", "sent_at"):
-        sent.append((sent_at - deadline).total_seconds())
+    deadline_of = dict(Escalation.objects.values_list("pk", "deadline"))
+    for about_id, sent_at in Notification.objects.filter(
+        about_type__model="escalation", sent_at__isnull=False
+    ).values_list("about_id", "sent_at"):
+        sent.append((sent_at - deadline_of[about_id]).total_seconds())
     notifications = Notification.objects.count()
 
     if missing:
@@ -436,8 +439,9 @@ def worst_case_run(*, school, visit_ids, canary, args, failures):
     from django.db.models import Max
     from django.utils import timezone
 
-    from escalation.models import Escalation, Notification
+    from escalation.models import Escalation
     from escalation.services import watchers_down
+    from notifications.models import Notification
 
     clear_alerts()
     now = timezone.now()
