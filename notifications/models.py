@@ -21,12 +21,20 @@ from schools.models import School
 class Channel(models.TextChoices):
     EMAIL = "email", "Email"
     SMS = "sms", "SMS"
+    VOICE = "voice", "Phone call"
+    PUSH = "push", "Push notification"
 
 
 class Delivery(models.TextChoices):
     PENDING = "pending", "Waiting to send"
     SENT = "sent", "Sent"
+    # The provider confirmed it: the text reached the phone, the call was answered.
+    DELIVERED = "delivered", "Delivered"
     FAILED = "failed", "Failed"
+
+    @classmethod
+    def final(cls):
+        return {cls.DELIVERED, cls.FAILED}
 
 
 def fit(text, length):
@@ -89,6 +97,13 @@ class Notification(models.Model):
     # The gateway's own id for the message, once it accepted it.
     provider_ref = models.CharField(max_length=100, blank=True)
     last_error = models.TextField(blank=True)
+    # What the provider last reported by its callback ("delivered", "no answer", ...), and when.
+    provider_status = models.CharField(max_length=60, blank=True)
+    status_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    # Someone answered through this very message (its link, a key press on the call): once.
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_how = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -100,6 +115,7 @@ class Notification(models.Model):
                 condition=models.Q(state="pending"),
             ),
             models.Index(fields=["about_type", "about_id"], name="notification_about"),
+            models.Index(fields=["provider_ref"], name="notification_provider_ref"),
         ]
 
     def __str__(self):
@@ -137,3 +153,25 @@ class Notification(models.Model):
             created_at=now,
             next_attempt_at=now,
         )
+
+
+class PushSubscription(models.Model):
+    """A browser that asked for push notifications (the board, a senior's or staff member's
+    phone): where the push service takes them, and the keys to encrypt them for it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions"
+    )
+    endpoint = models.URLField(max_length=2000, unique=True)
+    p256dh = models.CharField(max_length=200)
+    auth = models.CharField(max_length=100)
+    # What the browser said it is, to tell one device from another on the person's page.
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["user", "created_at"]
+
+    def __str__(self):
+        return f"Push to {self.user} ({self.user_agent[:40] or 'a browser'})"

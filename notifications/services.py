@@ -6,10 +6,12 @@ and under unique keys, so writing the same messages again writes nothing.
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
 
 from schools.selectors import display_name
 
-from .models import Channel, Notification, fit_key
+from .models import Channel, Delivery, Notification, fit_key
+from .signals import message_answered, message_status
 
 KEY_CHUNK = 500
 
@@ -109,3 +111,59 @@ def keys_written(keys):
         chunk = keys[start : start + KEY_CHUNK]
         found.update(Notification.objects.filter(key__in=chunk).values_list("key", flat=True))
     return found
+
+
+STATUSES = {"delivered": Delivery.DELIVERED, "failed": Delivery.FAILED}
+
+
+@transaction.atomic
+def record_status(*, notification, status, detail, now):
+    """A provider's delivery report: `status` "delivered" or "failed", `detail` its own words.
+
+    Reports may come twice or out of order: the first final one wins, later ones change
+    nothing. One may come before the sender marked the row sent (the provider was quick): it
+    still counts. Returns whether it changed anything.
+    """
+    state = STATUSES[status]
+    done = (
+        Notification.objects.filter(pk=notification.pk)
+        .exclude(state__in=Delivery.final())
+        .update(
+            state=state,
+            provider_status=detail[:60],
+            status_at=now,
+            delivered_at=now if state == Delivery.DELIVERED else None,
+            sending_since=None,
+            claimed_by="",
+        )
+    )
+    if done:
+        notification.refresh_from_db()
+        label = f"{notification.get_channel_display()} to {notification.recipient_label}"
+        text = (
+            f"{label} delivered ({detail})."
+            if state == Delivery.DELIVERED
+            else f"{label} not delivered: {detail}."
+        )
+        message_status.send(
+            Notification,
+            notification=notification,
+            status=status,
+            detail=detail,
+            now=now,
+            text=text,
+        )
+    return bool(done)
+
+
+@transaction.atomic
+def record_answer(*, notification, how, now):
+    """Someone answered through this message (its link, a key press): once. Returns True the
+    first time; the receivers (escalation) acknowledge what it was about."""
+    done = Notification.objects.filter(pk=notification.pk, answered_at__isnull=True).update(
+        answered_at=now, answered_how=how[:40]
+    )
+    if done:
+        notification.refresh_from_db()
+        message_answered.send(Notification, notification=notification, how=how, now=now)
+    return bool(done)
