@@ -285,9 +285,11 @@ HEARTBEAT_SECONDS = envint("HEARTBEAT_SECONDS", 10)
 HEARTBEAT_STALE_SECONDS = envint("HEARTBEAT_STALE_SECONDS", 60)
 
 # Messages (notifications/): the transport that sends each channel. SMS through GOV.UK Notify
-# (SMS_PROVIDER=notify) or, by default, to the log; email through Django's email backend when
-# one is set (EMAIL_BACKEND), else to the log.
-SMS_PROVIDER = envchoice("SMS_PROVIDER", "log", ("log", "notify"))
+# (SMS_PROVIDER=notify) or Twilio (twilio); phone calls through Twilio (VOICE_PROVIDER=twilio);
+# email through Django's email backend when one is set (EMAIL_BACKEND); push through Web Push
+# when VAPID keys are set. Whatever is not set up goes to the log.
+SMS_PROVIDER = envchoice("SMS_PROVIDER", "log", ("log", "notify", "twilio"))
+VOICE_PROVIDER = envchoice("VOICE_PROVIDER", "log", ("log", "twilio"))
 NOTIFY_API_KEY = os.environ.get("NOTIFY_API_KEY", "")
 NOTIFY_SMS_TEMPLATE_ID = os.environ.get("NOTIFY_SMS_TEMPLATE_ID", "")
 NOTIFY_BASE_URL = os.environ.get("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
@@ -295,14 +297,39 @@ if SMS_PROVIDER == "notify" and not (NOTIFY_API_KEY and NOTIFY_SMS_TEMPLATE_ID):
     raise ImproperlyConfigured(
         "SMS_PROVIDER=notify needs NOTIFY_API_KEY and NOTIFY_SMS_TEMPLATE_ID."
     )
+TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+TWILIO_FROM = os.environ.get("TWILIO_FROM", "")
+# Empty: Twilio's own API; set it to point the official client at a staging or fake gateway.
+TWILIO_BASE_URL = os.environ.get("TWILIO_BASE_URL", "").rstrip("/")
+if "twilio" in (SMS_PROVIDER, VOICE_PROVIDER) and not (
+    TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and TWILIO_FROM
+):
+    raise ImproperlyConfigured(
+        "SMS_PROVIDER=twilio or VOICE_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, "
+        "TWILIO_AUTH_TOKEN and TWILIO_FROM."
+    )
+VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY", "")
+VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
+VAPID_SUBJECT = os.environ.get(
+    "VAPID_SUBJECT", "mailto:" + os.environ.get("DEFAULT_FROM_EMAIL", "homevisits@localhost")
+)
 _LOG = "notifications.log.transport.LogTransport"
 NOTIFICATION_TRANSPORTS = {
     "email": "notifications.email.transport.EmailTransport"
     if os.environ.get("EMAIL_BACKEND")
     else _LOG,
-    "sms": {"log": _LOG, "notify": "notifications.notify.transport.NotifySMSTransport"}[
-        SMS_PROVIDER
+    "sms": {
+        "log": _LOG,
+        "notify": "notifications.notify.transport.NotifySMSTransport",
+        "twilio": "notifications.twilio.transport.TwilioSMSTransport",
+    }[SMS_PROVIDER],
+    "voice": {"log": _LOG, "twilio": "notifications.twilio.transport.TwilioVoiceTransport"}[
+        VOICE_PROVIDER
     ],
+    "push": "notifications.push.transport.WebPushTransport"
+    if VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY
+    else _LOG,
 }
 # Links in notifications point here.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from escalation import views as escalation_views
+from notifications.push import views as push_views
 from schools import views as school_views
 from visits import views as visit_views
 
@@ -20,5 +21,10 @@ urlpatterns = [
     # Concerns, minutes, debriefs, exports, the pupil's file and monitoring (A1-A9).
     path("", include("safeguarding.urls")),
     path("healthz", escalation_views.healthz, name="healthz"),
+    # Providers' callbacks (signed) and the browsers' push subscriptions.
+    path("notifications/twilio/", include("notifications.twilio.urls")),
+    path("notifications/push/", include("notifications.push.urls")),
+    # The push service worker, at the root so that its scope is the whole site.
+    path("sw.js", push_views.service_worker, name="service-worker"),
     path("admin/", admin.site.urls),
 ]

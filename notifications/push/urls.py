@@ -1,0 +1,3 @@
+"""Browsers subscribing to push notifications."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Twilio's callbacks: TwiML for calls, key presses, delivery reports (all signed)."""
+
+urlpatterns = []
