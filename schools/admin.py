@@ -11,10 +11,22 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Prefetch, Q
+from django.utils import timezone
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV
 
-from .models import Carer, Membership, Pupil, Role, School, StaffProfile
+from .models import (
+    CalendarChange,
+    Carer,
+    ClosureDay,
+    Membership,
+    OnCallShift,
+    Pupil,
+    Role,
+    School,
+    StaffProfile,
+    Term,
+)
 from .resources import CarerResource, PupilResource
 from .selectors import schools_for
 
@@ -151,7 +163,7 @@ class SchoolAdmin(_SchoolScopedAdmin, admin.ModelAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     fieldsets = (
-        (None, {"fields": ("name", "slug")}),
+        (None, {"fields": ("name", "slug", "nation")}),
         (
             "Who may authorise (P1)",
             {
@@ -170,10 +182,12 @@ class SchoolAdmin(_SchoolScopedAdmin, admin.ModelAdmin):
             {
                 "fields": (
                     "office_phone",
-                    "out_of_hours_phone",
                     "office_opens_at",
                     "office_closes_at",
-                )
+                ),
+                "description": "E1: the office is open these hours on school days only (terms "
+                "and closure days are on the school calendar, which the headteacher and the "
+                "office keep). At other times alerts go to whoever is on the on-call rota.",
             },
         ),
         (
@@ -183,6 +197,7 @@ class SchoolAdmin(_SchoolScopedAdmin, admin.ModelAdmin):
                     "arrival_tolerance_minutes",
                     "grace_minutes",
                     "escalation_step2_minutes",
+                    "alert_repeat_minutes",
                 )
             },
         ),
@@ -191,7 +206,7 @@ class SchoolAdmin(_SchoolScopedAdmin, admin.ModelAdmin):
     @admin.action(description="Start a drill: a practice overdue alert for the office (E1)")
     def start_drill(self, request, queryset):
         """The school's admin or headteacher tests the office's procedure (escalation/)."""
-        from escalation.services import drill_start
+        from escalation.responses import drill_start
         from visits.rules import RuleBroken
 
         for school in queryset:
@@ -482,3 +497,119 @@ class CarerAdmin(_FileImportExportAdmin):
     @admin.display(description="school", ordering="pupil__school__name")
     def school(self, carer):
         return carer.pupil.school
+
+
+# The school calendar (A7, E1) and the on-call rota (E1). The headteacher and the office keep
+# them on their own pages (schools/views_calendar.py); here the trust's and school admins do.
+
+
+RECORDED = ("created_by", "created_at", "updated_by", "updated_at")
+
+
+class _CalendarEntryAdmin(_SchoolScopedAdmin, admin.ModelAdmin):
+    """Saved and deleted with who and when, and a CalendarChange, as the pages do."""
+
+    list_filter = (("school", AdministeredSchoolFilter),)
+    list_select_related = ("school",)
+    readonly_fields = RECORDED
+
+    def save_model(self, request, obj, form, change):
+        obj.save_by(by=request.user, now=timezone.now())
+
+    def delete_model(self, request, obj):
+        obj.delete_by(by=request.user, now=timezone.now())
+
+    def delete_queryset(self, request, queryset):
+        now = timezone.now()
+        for obj in queryset:
+            obj.delete_by(by=request.user, now=now)
+
+
+@admin.register(Term)
+class TermAdmin(_CalendarEntryAdmin):
+    list_display = ("name", "school", "starts_on", "ends_on")
+    search_fields = ("name",)
+    date_hierarchy = "starts_on"
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": ("school", "name", "starts_on", "ends_on"),
+                "description": "A7, E1: school days are the weekdays inside a term that are not "
+                "bank holidays or closure days. Record each half term as a term, so that half-term "
+                "holidays fall between terms. A school with no terms counts every weekday as term "
+                "time; once it has some, days after the last one are holidays until the next "
+                "terms are added.",
+            },
+        ),
+        ("Recorded", {"fields": RECORDED}),
+    )
+
+
+@admin.register(ClosureDay)
+class ClosureDayAdmin(_CalendarEntryAdmin):
+    list_display = ("date", "school", "reason", "note")
+    list_filter = (("school", AdministeredSchoolFilter), "reason")
+    date_hierarchy = "date"
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": ("school", "date", "reason", "note"),
+                "description": "A7, E1: an INSET day or other closure is not a school day: the "
+                "office counts as closed (alerts go to whoever is on call) and reminders wait.",
+            },
+        ),
+        ("Recorded", {"fields": RECORDED}),
+    )
+
+
+@admin.register(OnCallShift)
+class OnCallShiftAdmin(_CalendarEntryAdmin):
+    list_display = ("user", "school", "starts_at", "ends_at", "kind", "note")
+    list_filter = (("school", AdministeredSchoolFilter), "kind")
+    list_select_related = ("school", "user")
+    search_fields = ("user__username", "user__first_name", "user__last_name", "note")
+    date_hierarchy = "starts_at"
+    autocomplete_fields = ("user",)
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": ("school", "user", "starts_at", "ends_at", "kind", "note"),
+                "description": "E1: when the office is closed, an overdue alert goes to whoever "
+                "is on call: cover and swaps first, then the rota. A swap is recorded as cover "
+                "(one entry for each person, each for the other's times). Only people with a "
+                "role at the school can be on call; one person's rota shifts may not overlap.",
+            },
+        ),
+        ("Recorded", {"fields": RECORDED}),
+    )
+
+    def scoped_choices(self, name, request, ids):
+        if name == "user":
+            return User.objects.filter(
+                is_active=True,
+                pk__in=Membership.objects.filter(school_id__in=ids).values("user_id"),
+            )
+        return super().scoped_choices(name, request, ids)
+
+
+@admin.register(CalendarChange)
+class CalendarChangeAdmin(_SchoolScopedAdmin, admin.ModelAdmin):
+    """The record of changes to the rota and calendar: read only."""
+
+    list_display = ("at", "school", "action", "what", "by")
+    list_filter = (("school", AdministeredSchoolFilter), "action")
+    list_select_related = ("school", "by")
+    search_fields = ("what",)
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,8 +1,13 @@
+import datetime
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 
-from .models import StaffProfile
+from .models import ClosureDay, OnCallShift, StaffProfile, Term
+from .phones import uk
+from .selectors import people_at
+from .validators import EARLIEST_YEAR, LATEST_YEAR, is_plausible_date
 
 
 class StaffProfileForm(forms.ModelForm):
@@ -15,3 +20,117 @@ class StaffProfileForm(forms.ModelForm):
         self.fields["mobile"].required = True
         self.helper = FormHelper()
         self.helper.add_input(Submit("save", "Save", css_class="btn-lg"))
+
+
+# The on-call rota and the school calendar (E1, A7). The rules are the models' clean(): the
+# same ones hold in the admin.
+
+
+class _CalendarEntryForm(forms.ModelForm):
+    """A row of `school`'s calendar or rota; saved with who and when (CalendarEntry.save_by)."""
+
+    def __init__(self, *args, school, now, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.school = school
+        self.now = now
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("save", "Save", css_class="btn-lg"))
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, value in list(cleaned.items()):
+            when = value.date() if isinstance(value, datetime.datetime) else value
+            if isinstance(when, datetime.date) and not is_plausible_date(when):
+                self.add_error(name, f"Enter a date between {EARLIEST_YEAR} and {LATEST_YEAR}.")
+        return cleaned
+
+    def save_by(self, *, by):
+        return self.instance.save_by(by=by, now=self.now)
+
+
+class LocalDateTimeField(forms.DateTimeField):
+    """A London wall-clock time; one that the clock change skips or repeats is refused in plain
+    words rather than guessed (either guess would be an hour out)."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except forms.ValidationError as error:
+            if error.code != "ambiguous_timezone":
+                raise
+            raise forms.ValidationError(
+                "The clocks change at that time, so it does not exist or happens twice. Choose "
+                "a time before or after the change.",
+                code="clock_change",
+            ) from error
+
+
+def _moment(label, help_text=""):
+    return LocalDateTimeField(
+        label=label,
+        help_text=help_text,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+
+def _day(label, help_text=""):
+    return forms.DateField(
+        label=label,
+        help_text=help_text,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, user):
+        mobile = getattr(getattr(user, "staff_profile", None), "mobile", "")
+        name = user.get_full_name() or user.get_username()
+        return f"{name} ({uk(mobile)})" if mobile else f"{name} (no mobile recorded)"
+
+
+class OnCallShiftForm(_CalendarEntryForm):
+    user = PersonChoiceField(
+        queryset=None,
+        label="Person on call",
+        error_messages={
+            "invalid_choice": "Choose someone with a role at the school: only its staff can "
+            "be on call (E1)."
+        },
+    )
+    starts_at = _moment("From")
+    ends_at = _moment("Until")
+
+    class Meta:
+        model = OnCallShift
+        fields = ["user", "starts_at", "ends_at", "kind", "note"]
+        widgets = {"kind": forms.RadioSelect}
+
+    def __init__(self, *args, school, now, **kwargs):
+        super().__init__(*args, school=school, now=now, **kwargs)
+        self.fields["user"].queryset = people_at(school)
+        self.fields["kind"].label = "Kind of shift"
+
+    def clean(self):
+        cleaned = super().clean()
+        ends = cleaned.get("ends_at")
+        if ends is not None and ends <= self.now:
+            self.add_error("ends_at", "That time is over: a shift must end in the future.")
+        return cleaned
+
+
+class TermForm(_CalendarEntryForm):
+    starts_on = _day("First day")
+    ends_on = _day("Last day")
+
+    class Meta:
+        model = Term
+        fields = ["name", "starts_on", "ends_on"]
+
+
+class ClosureDayForm(_CalendarEntryForm):
+    date = _day("Date")
+
+    class Meta:
+        model = ClosureDay
+        fields = ["date", "reason", "note"]
+        widgets = {"reason": forms.RadioSelect}

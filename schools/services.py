@@ -47,8 +47,16 @@ SCHOOL_ADMIN_PERMISSIONS = {
         "staffprofile": ("add", "change", "view"),
         "pupil": ("add", "change", "view"),
         "carer": ("add", "change", "delete", "view"),
+        # The calendar and the on-call rota (E1, A7): the head and the office keep them in the
+        # app; a school admin may in the admin. Their history is read-only.
+        "term": ("add", "change", "delete", "view"),
+        "closureday": ("add", "change", "delete", "view"),
+        "oncallshift": ("add", "change", "delete", "view"),
+        "calendarchange": ("view",),
     },
     "auth": {"user": ("add", "change", "view")},
+    # Who the watchdog pages when the overdue watch stops (escalation/watchdog.py).
+    "escalation": {"technicalcontact": ("add", "change", "delete", "view")},
     "visits": {
         "visit": ("view",),
         "visitstaff": ("view",),

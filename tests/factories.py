@@ -4,7 +4,19 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from schools.models import Carer, Membership, Pupil, Role, School, StaffProfile
+from schools.models import (
+    Carer,
+    ClosureDay,
+    ClosureReason,
+    Membership,
+    OnCallShift,
+    Pupil,
+    Role,
+    School,
+    ShiftKind,
+    StaffProfile,
+    Term,
+)
 from visits.models import RiskAssessment, Visit, VisitType
 
 
@@ -156,6 +168,42 @@ def record_debrief(visit, by, *, now=None, led_as="dsl"):
     )
 
 
+class TermFactory(factory.django.DjangoModelFactory):
+    """A7, E1: a term of the school calendar."""
+
+    class Meta:
+        model = Term
+
+    school = factory.SubFactory(SchoolFactory)
+    name = factory.Sequence(lambda n: f"Term {n}")
+    starts_on = datetime.date(2026, 9, 2)
+    ends_on = datetime.date(2026, 10, 23)
+
+
+class ClosureDayFactory(factory.django.DjangoModelFactory):
+    """A7, E1: an INSET day (or another closure) of the school calendar."""
+
+    class Meta:
+        model = ClosureDay
+
+    school = factory.SubFactory(SchoolFactory)
+    date = datetime.date(2026, 11, 17)
+    reason = ClosureReason.INSET
+
+
+class OnCallShiftFactory(factory.django.DjangoModelFactory):
+    """E1: someone on call for a school, from tomorrow 17:00 local for 15 hours by default."""
+
+    class Meta:
+        model = OnCallShift
+
+    school = factory.SubFactory(SchoolFactory)
+    user = None
+    starts_at = factory.LazyFunction(lambda: next_weekday_at(17))
+    ends_at = factory.LazyAttribute(lambda shift: shift.starts_at + datetime.timedelta(hours=15))
+    kind = ShiftKind.ROTA
+
+
 class RiskAssessmentFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = RiskAssessment
@@ -171,11 +219,14 @@ __all__ = [
     "record_debrief",
     "write_minutes",
     "CarerFactory",
+    "ClosureDayFactory",
+    "OnCallShiftFactory",
     "PupilFactory",
     "RISK_ANSWERS",
     "RiskAssessmentFactory",
     "Role",
     "SchoolFactory",
+    "TermFactory",
     "UserFactory",
     "Visit",
     "member",

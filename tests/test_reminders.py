@@ -21,12 +21,12 @@ from safeguarding import tasks
 from safeguarding.models import Action, ActionStatus, Debrief, DebriefWith, Minutes
 from safeguarding.services import minutes as minutes_services
 from safeguarding.services.reminders import reminders_send, school_days_between
-from schools.models import StaffProfile
+from schools.models import ClosureDay, Nation, Role, StaffProfile, Term
 from visits import services
 from visits.models import EventKind, Status, Visit
 
 from .conftest import make_visit
-from .factories import next_weekday_at
+from .factories import PupilFactory, member, next_weekday_at
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 DISCUSSED = "Mum said Dad shouted at Poppy all weekend."
@@ -526,3 +526,111 @@ def test_a7_beat_runs_the_reminders():
     entry = settings.CELERY_BEAT_SCHEDULE["records-remind"]
     assert entry["task"] == "safeguarding.tasks.records_remind"
     assert entry["schedule"] <= 60 * 60
+
+
+# --- School days from the school calendar (schools/calendar.py) -------------------------------
+
+
+def _december(day, hour, minute=0):
+    return datetime.datetime(2026, 12, day, hour, minute, tzinfo=LONDON)
+
+
+def test_a7_nobody_is_chased_on_a_bank_holiday_and_the_next_school_day_catches_up(
+    school, authorised_visit, visitor, partner, dsl, deputy, colleague, pupil, head
+):
+    """Mon 30 Nov 2026, St Andrew's Day, is a bank holiday in Scotland only."""
+    school.nation = Nation.SCOTLAND
+    school.save()
+    ended(authorised_visit, at(27, 15))  # Friday
+    action(school, pupil, colleague, datetime.date(2026, 11, NEXT_THU), by=head)
+
+    assert reminders_send(now=at(27, 9))["action"] == 1  # Friday: the first school day overdue
+    assert told("action") == {"colleague"}
+    assert reminders_send(now=at(30, 10)) == {"minutes": 0, "action": 0, "debrief": 0}
+
+    reminders_send(now=_december(1, 9))
+    # The minutes: the staff first, on the first school day since (A7) ...
+    assert told("minutes") == {"visitor", "partner"}
+    # ... and the action: Friday and Tuesday are its two school days overdue, not the holiday.
+    assert told("action") == {"colleague", "dsl", "deputy"}
+    reminders_send(now=_december(2, 9))
+    assert told("minutes") == {"visitor", "partner", "dsl", "deputy"}
+
+
+def test_a7_the_bank_holiday_is_the_schools_nations(
+    school, authorised_visit, visitor, partner, dsl
+):
+    """In England St Andrew's Day is a school day like any other."""
+    ended(authorised_visit, at(27, 15))
+    assert reminders_send(now=at(30, 16))["minutes"] == 1
+    assert told("minutes") == {"visitor", "partner"}
+
+
+def test_a7_nobody_is_chased_on_an_inset_day_and_the_dsl_hears_a_school_day_later(
+    school, completed, visitor, partner, dsl, deputy
+):
+    ClosureDay.objects.create(school=school, date=datetime.date(2026, 11, TUE), reason="inset")
+
+    assert reminders_send(now=at(TUE, 16))["minutes"] == 0
+    assert not Notification.objects.exists()
+    # Wednesday, 49 hours after the visit: without the INSET day the DSL would hear now.
+    reminders_send(now=at(WED, 16))
+    assert told("minutes") == {"visitor", "partner"}
+    reminders_send(now=at(THU, 9))
+    assert told_on(THU, "minutes") == {"visitor", "partner", "dsl", "deputy"}
+
+
+def test_a6_a7_an_inset_day_does_not_count_towards_the_debriefs_two_school_days(
+    school, completed, visitor, partner, dsl, deputy
+):
+    submitted(completed)
+    ClosureDay.objects.create(school=school, date=datetime.date(2026, 11, TUE), reason="inset")
+
+    # Monday's visit: Wednesday and Thursday are its two school days.
+    assert reminders_send(now=at(THU, 9))["debrief"] == 0
+    assert reminders_send(now=at(FRI, 9))["debrief"] == 1
+    assert told_on(FRI, "debrief") == {"visitor", "partner"}
+    reminders_send(now=at(NEXT_MON, 9))
+    assert told_on(NEXT_MON, "debrief") == {"visitor", "partner", "dsl", "deputy"}
+
+
+def test_a7_nobody_is_chased_in_the_holidays_between_terms(
+    school, authorised_visit, visitor, partner, dsl, deputy
+):
+    Term.objects.create(
+        school=school,
+        name="Autumn 1",
+        starts_on=datetime.date(2026, 9, 2),
+        ends_on=datetime.date(2026, 11, FRI),
+    )
+    Term.objects.create(
+        school=school,
+        name="Autumn 2",
+        starts_on=datetime.date(2026, 11, NEXT_WED),
+        ends_on=datetime.date(2026, 12, 18),
+    )
+    ended(authorised_visit, at(FRI, 15))
+
+    for day in (SAT, SUN, NEXT_MON, NEXT_TUE):
+        assert reminders_send(now=at(day, 10))["minutes"] == 0
+    reminders_send(now=at(NEXT_WED, 9))
+    assert told("minutes") == {"visitor", "partner"}
+    reminders_send(now=at(NEXT_THU, 9))
+    assert told("minutes") == {"visitor", "partner", "dsl", "deputy"}
+
+
+def test_a7_each_schools_own_closure_days_decide_whom_to_chase(
+    school, other_school, pupil, colleague, dsl, head
+):
+    """An INSET day at one school does not hold up another school's reminders."""
+    ClosureDay.objects.create(school=school, date=datetime.date(2026, 11, TUE), reason="inset")
+    their_owner = member(other_school, Role.VISITING_STAFF, username="theirs")
+    their_pupil = PupilFactory(school=other_school)
+    action(school, pupil, colleague, datetime.date(2026, 11, MON), by=head)
+    action(other_school, their_pupil, their_owner, datetime.date(2026, 11, MON), by=their_owner)
+
+    assert reminders_send(now=at(TUE, 9))["action"] == 1
+    assert told("action") == {"theirs"}
+    reminders_send(now=at(WED, 9))
+    # Ours: Wednesday is its first school day overdue (the INSET day does not count).
+    assert told_on(WED, "action") == {"colleague", "theirs"}

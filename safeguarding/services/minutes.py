@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
+from schools.calendar import school_days_after
 from schools.models import Role
 from schools.selectors import display_name, roles_at, staff_of
 from schools.validators import EARLIEST_YEAR, LATEST_YEAR, is_plausible_date
@@ -584,13 +585,7 @@ def visit_close_if_ready(*, visit, by, now):
     )
 
 
-def working_days_after(moment, days):
-    """The end of the `days`-th school day after `moment` (weekends skipped; A7 reminders)."""
-    day = timezone.localtime(moment).date()
-    left = days
-    while left:
-        day += datetime.timedelta(days=1)
-        if day.weekday() < 5:
-            left -= 1
-    end = datetime.datetime.combine(day, datetime.time(23, 59, 59))
-    return timezone.make_aware(end)
+def working_days_after(moment, days, *, school):
+    """The end of the `days`-th school day of `school` after `moment` (A7 reminders): weekends,
+    holidays between terms, bank holidays and closure days are skipped (schools/calendar.py)."""
+    return school_days_after(school, moment, days)

@@ -15,8 +15,10 @@ writes again. Messages say what is missing and link to it; they never carry minu
 concern content, an action's description or the pupil's name, because email and SMS leave the
 school's systems (A8).
 
-School days are Monday to Friday; holidays are not modelled. Nobody is chased at the weekend:
-a sweep on Saturday or Sunday sends nothing, and Monday's sweep sends what is due.
+School days are each school's own (schools/calendar.py): weekdays in term that are not bank
+holidays of its nation or closure days such as INSET days. Nobody is chased on a day that is not
+a school day of their school: a sweep at the weekend, in the holidays or on an INSET day sends
+that school nothing, and the next school day's sweep sends what is due.
 """
 
 import dataclasses
@@ -28,6 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from notifications.services import keys_written, message_keys, message_people
+from schools import calendar
 from schools.models import Membership, School
 from schools.selectors import display_name
 from visits.models import EventKind, Status, Visit, VisitEvent, VisitStaff
@@ -84,6 +87,12 @@ def _ended_before(moment):
     return Q(completed_at__lte=moment) | Q(completed_at__isnull=True, left_at__lte=moment)
 
 
+def _schools_in_session(today):
+    """{pk: school} of the schools for which `today` is a school day, with their calendars."""
+    schools = School.objects.prefetch_related(*calendar.CALENDAR_PREFETCH)
+    return {school.pk: school for school in schools if calendar.is_school_day(school, today)}
+
+
 def _completed_visits():
     """Visits still open after the visit: closed and cancelled ones are never chased."""
     staff = VisitStaff.objects.select_related("user__staff_profile")
@@ -95,8 +104,11 @@ def _completed_visits():
     )
 
 
-def school_days_between(start, end, *, at_most=None):
-    """School days (Mon-Fri) after `start` up to and including `end`, counted up to `at_most`."""
+def school_days_between(start, end, *, at_most=None, school=None):
+    """School days of `school` after the date `start` up to and including the date `end`,
+    counted up to `at_most`. Without a school, Monday to Friday."""
+    if school is not None:
+        return calendar.school_days_between(school, start, end, at_most=at_most)
     count, day = 0, start
     while day < end and (at_most is None or count < at_most):
         day += datetime.timedelta(days=1)
@@ -105,19 +117,23 @@ def school_days_between(start, end, *, at_most=None):
     return count
 
 
-def _minutes_late(now):
-    visits = _completed_visits().filter(_ended_before(now - MINUTES_DUE_AFTER))
+def _minutes_late(now, schools):
+    visits = _completed_visits().filter(
+        _ended_before(now - MINUTES_DUE_AFTER), school_id__in=schools
+    )
     for visit in visits.exclude(minutes__status=MinutesStatus.SUBMITTED):
         ended = _ended(visit)
+        school = schools[visit.school_id]
         link = _link("visit-detail", visit.pk)
         yield Reminder(
             kind="minutes",
             pk=visit.pk,
             school_id=visit.school_id,
             responsible=_staff(visit),
-            # "First to the person responsible, then to the DSL": a weekend between does not
-            # send both at once on Monday; the DSL hears a school day after the staff.
-            to_dsl=now - ended >= MINUTES_TO_DSL_AFTER and now > working_days_after(ended, 1),
+            # "First to the person responsible, then to the DSL": a weekend or holiday between
+            # does not send both at once when school starts; the DSL hears a school day later.
+            to_dsl=now - ended >= MINUTES_TO_DSL_AFTER
+            and now > working_days_after(ended, 1, school=school),
             subject="Reminder: minutes not submitted (A7)",
             body=(
                 f"The minutes of the home visit of {_day(visit.planned_start)} (visit "
@@ -133,14 +149,17 @@ def _minutes_late(now):
         )
 
 
-def _debriefs_late(now):
+def _debriefs_late(now, schools):
     # Two school days are at least two calendar days: the database narrows, Python decides.
     visits = _completed_visits().filter(
-        _ended_before(now - datetime.timedelta(days=DEBRIEF_SCHOOL_DAYS)), debrief__isnull=True
+        _ended_before(now - datetime.timedelta(days=DEBRIEF_SCHOOL_DAYS)),
+        debrief__isnull=True,
+        school_id__in=schools,
     )
     for visit in visits:
         ended = _ended(visit)
-        if now <= working_days_after(ended, DEBRIEF_SCHOOL_DAYS):
+        school = schools[visit.school_id]
+        if now <= working_days_after(ended, DEBRIEF_SCHOOL_DAYS, school=school):
             continue
         link = _link("visit-detail", visit.pk)
         yield Reminder(
@@ -148,7 +167,7 @@ def _debriefs_late(now):
             pk=visit.pk,
             school_id=visit.school_id,
             responsible=_staff(visit),
-            to_dsl=now > working_days_after(ended, DEBRIEF_SCHOOL_DAYS + 1),
+            to_dsl=now > working_days_after(ended, DEBRIEF_SCHOOL_DAYS + 1, school=school),
             subject="Reminder: debrief not recorded (A6, A7)",
             body=(
                 f"No debrief is recorded for the home visit of {_day(visit.planned_start)} "
@@ -164,16 +183,21 @@ def _debriefs_late(now):
         )
 
 
-def _actions_overdue(today):
+def _actions_overdue(today, schools):
     actions = (
-        Action.objects.filter(status=ActionStatus.OPEN, due_on__lt=today)
+        Action.objects.filter(status=ActionStatus.OPEN, due_on__lt=today, school_id__in=schools)
         .only("pk", "school_id", "owner", "due_on", "status")
         .select_related("owner__staff_profile")
         .order_by("due_on", "pk")
     )
     link = _link("my-actions")
     for action in actions:
-        days = school_days_between(action.due_on, today, at_most=ACTION_TO_DSL_SCHOOL_DAYS)
+        days = school_days_between(
+            action.due_on,
+            today,
+            at_most=ACTION_TO_DSL_SCHOOL_DAYS,
+            school=schools[action.school_id],
+        )
         owner = action.owner
         yield Reminder(
             kind="action",
@@ -215,20 +239,28 @@ REMIND_FROM, REMIND_UNTIL = datetime.time(8, 0), datetime.time(18, 0)
 def reminders_send(*, now=None, limit=REMIND_LIMIT):
     """Send today's reminders that are not sent yet; returns how many items were chased, by kind.
 
-    Reads are a fixed handful of queries whatever the number of visits and actions (the
-    candidates with their staff and owners, the DSLs of their schools, the keys already sent);
-    each item with something new to say is one outbox insert per audience.
+    Reads are a fixed handful of queries whatever the number of visits and actions (the schools
+    with their calendars, the candidates with their staff and owners, the DSLs of their schools,
+    the keys already sent); each item with something new to say is one outbox insert per
+    audience.
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
     counts = dict.fromkeys(KINDS, 0)
-    if today.weekday() >= 5 or not REMIND_FROM <= timezone.localtime(now).time() < REMIND_UNTIL:
+    if not REMIND_FROM <= timezone.localtime(now).time() < REMIND_UNTIL:
         return counts
-    due = [*_minutes_late(now), *_actions_overdue(today), *_debriefs_late(now)]
+    # A7: each school's people are chased on its school days only.
+    schools = _schools_in_session(today)
+    if not schools:
+        return counts
+    due = [
+        *_minutes_late(now, schools),
+        *_actions_overdue(today, schools),
+        *_debriefs_late(now, schools),
+    ]
     if not due:
         return counts
     school_ids = {r.school_id for r in due}
-    schools = School.objects.in_bulk(school_ids)
     dsls = _dsls_by_school(school_ids)
     plans = []
     for reminder in due:

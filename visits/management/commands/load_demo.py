@@ -16,7 +16,19 @@ from django.utils import timezone
 
 from safeguarding.services import concerns as concern_services
 from safeguarding.services import minutes as minutes_services
-from schools.models import Carer, LoneVisitPolicy, Membership, Pupil, Role, School, StaffProfile
+from schools.calendar import office_closed_periods
+from schools.models import (
+    Carer,
+    LoneVisitPolicy,
+    Membership,
+    OnCallShift,
+    Pupil,
+    Role,
+    School,
+    ShiftKind,
+    StaffProfile,
+    Term,
+)
 from schools.services import school_admins_group
 from visits import services
 from visits.models import Purpose, Status, Visit, VisitType
@@ -179,7 +191,6 @@ def load(*, now, stdout):
         # HAI's policy: staff always go in pairs; the demo lets the DSL decide a lone visit (P3).
         lone_visit_policy=LoneVisitPolicy.DSL,
         office_phone="0114 496 0123",
-        out_of_hours_phone="07700 900102",
     )
     sls = School.objects.create(
         name="St Laurence's School",
@@ -204,6 +215,7 @@ def load(*, now, stdout):
     for plan in (_requests, _decisions, _past_visits, _on_the_day):
         plan(pupils, people, now=now)
     _other_school(sls, people["sls-dsl"], now=now)
+    _calendar_and_rota(hai, sls, people, now=now)
 
 
 def _person(
@@ -938,3 +950,42 @@ def _other_school(school, dsl, *, now):
         ),
         now=now,
     )
+
+
+def _calendar_and_rota(hai, sls, people, *, now):
+    """A term around the demo's dates at both schools, and Heather Avenue's on-call rota (E1):
+    the headteacher every evening and weekend for two weeks, covered one evening by the DSL."""
+    head, dsl = people["head"], people["dsl"]
+    today = timezone.localdate(now)
+    for school in (hai, sls):
+        Term(
+            school=school,
+            name="This term (demo)",
+            starts_on=today - datetime.timedelta(weeks=6),
+            ends_on=today + datetime.timedelta(weeks=12),
+        ).save_by(by=head if school == hai else None, now=now)
+    hai.refresh_from_db()  # its calendar, with the term just added
+    closed = office_closed_periods(hai, now, now + datetime.timedelta(weeks=2))
+    for starts, ends in closed:
+        OnCallShift(school=hai, user=head, starts_at=starts, ends_at=ends).save_by(by=head, now=now)
+    # The first whole weekday evening to come: the DSL swaps in for it.
+    evening = next(
+        (
+            (starts, ends)
+            for starts, ends in closed
+            if starts > now
+            and timezone.localtime(starts).time() == hai.office_closes_at
+            and ends - starts < datetime.timedelta(days=1)
+        ),
+        None,
+    )
+    if evening is None:
+        return
+    OnCallShift(
+        school=hai,
+        user=dsl,
+        starts_at=evening[0],
+        ends_at=evening[1],
+        kind=ShiftKind.OVERRIDE,
+        note="Swap: Helen is at the governors' meeting.",
+    ).save_by(by=head, now=now)
