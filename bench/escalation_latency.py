@@ -49,6 +49,11 @@ from tests.celery_procs import (  # noqa: E402  (needs ROOT on the path)
 )
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/homevisits_bench"
+# The fake GOV.UK Notify the texts go to (started in main): 200 ms a request, 5 % transient
+# failures, a delivery receipt a moment after each text is taken.
+GATEWAY = None
+GATEWAY_DELAY, GATEWAY_FAILURES = 0.2, 0.05
+CALLBACK_TOKEN = "escalation-bench-callback-token"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 REDIS_DB = 14
 WORST_CASE_TARGET = 60.0
@@ -153,6 +158,27 @@ def drop_database(name, maintenance):
         conn.close()
 
 
+def serve_the_app():
+    """The app in a thread of this process, for the gateway's delivery receipts; its URL."""
+    import threading
+
+    from django.conf import settings
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.core.wsgi import get_wsgi_application
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    settings.NOTIFY_CALLBACK_TOKEN = CALLBACK_TOKEN
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    server = ThreadedWSGIServer(("127.0.0.1", 0), Quiet)
+    server.set_app(get_wsgi_application())
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, port = server.server_address[:2]
+    return f"http://{host}:{port}"
+
+
 def build(*, visits, office_count=2, staff_count=40):
     """One school open all day (so step 1 goes to the office on a weekday), and N visits on
     site whose return deadlines are a day away. Returns (school, visit ids)."""
@@ -167,7 +193,6 @@ def build(*, visits, office_count=2, staff_count=40):
         name="Bench Primary School",
         slug="bench",
         office_phone="0161 496 0000",
-        out_of_hours_phone="07700 900999",
         office_opens_at=datetime.time(0, 0),
         office_closes_at=datetime.time(23, 59, 59),
     )
@@ -401,6 +426,13 @@ def latency_run(*, school, visit_ids, args, ready_at, failures):
     visible = [(first - deadline).total_seconds() for _, deadline, _, first in seen.values()]
 
     delivery_wait, pending = wait_for_delivery(timeout=120)
+    # Delivery receipts come a moment after each text is taken: wait for them too.
+    with contextlib.suppress(TimeoutError):
+        wait_until(
+            lambda: not Notification.objects.filter(channel="sms", state="sent").exists(),
+            timeout=60,
+            interval=0.5,
+        )
     sent = []
     deadline_of = dict(Escalation.objects.values_list("pk", "deadline"))
     for about_id, sent_at in Notification.objects.filter(
@@ -408,6 +440,11 @@ def latency_run(*, school, visit_ids, args, ready_at, failures):
     ).values_list("about_id", "sent_at"):
         sent.append((sent_at - deadline_of[about_id]).total_seconds())
     notifications = Notification.objects.count()
+    texts = texts_at_the_gateway(deadline_of)
+    if texts["twice"]:
+        failures.append(f"{texts['twice']} texts reached the gateway more than once")
+    if texts["missing"]:
+        failures.append(f"{texts['missing']} texts never reached the gateway")
 
     if missing:
         failures.append(f"{len(missing)} of {args.overdue} overdue visits never alerted")
@@ -430,6 +467,35 @@ def latency_run(*, school, visit_ids, args, ready_at, failures):
         "notifications": notifications,
         "pending": pending,
         "delivery_wait": delivery_wait,
+        "texts": texts,
+    }
+
+
+def texts_at_the_gateway(deadline_of):
+    """What the fake Notify took: deadline to "accepted by the gateway" (its own clock) and to
+    "delivered" (the receipt's time in the outbox), and texts taken twice or never."""
+    from notifications.models import Notification
+
+    taken = {}
+    for message in GATEWAY.messages:
+        taken.setdefault(message["reference"], []).append(message["received_at"])
+    accepted, delivered, missing = [], [], 0
+    rows = Notification.objects.filter(about_type__model="escalation", channel="sms")
+    for key, about_id, delivered_at in rows.values_list("key", "about_id", "delivered_at"):
+        deadline = deadline_of[about_id]
+        if key not in taken:
+            missing += 1
+            continue
+        accepted.append(min(taken[key]) - deadline.timestamp())
+        if delivered_at is not None:
+            delivered.append((delivered_at - deadline).total_seconds())
+    twice = sum(1 for times in taken.values() if len(times) > 1)
+    return {
+        "accepted": accepted,
+        "delivered": delivered,
+        "missing": missing,
+        "twice": twice,
+        "requests": len(GATEWAY.requests),
     }
 
 
@@ -530,9 +596,11 @@ def run_with_celery(stack, *, school, visit_ids, canary, args, failures):
     from escalation.models import Heartbeat
     from escalation.services import watchers_down
 
-    worker = stack.start_worker(concurrency=args.concurrency)
+    worker = stack.start_worker(concurrency=args.concurrency, queues="celery", name="watch")
+    sender = stack.start_worker(concurrency=2, queues="outbox", name="sender")
     stack.start_beat()
     worker.wait_for_log(" ready.", timeout=60)
+    sender.wait_for_log(" ready.", timeout=60)
     since = timezone.now() - datetime.timedelta(seconds=60)
     wait_until(
         lambda: Heartbeat.objects.filter(name="beat", at__gte=since).exists(),
@@ -605,12 +673,29 @@ def main():
     connections.close_all()
 
     logdir = Path(tempfile.mkdtemp(prefix="escalation-bench-"))
+    site = serve_the_app()
+    global GATEWAY
+    from notifications.notify.fakes import API_KEY, FakeNotify
+
+    GATEWAY = FakeNotify(
+        callback_url=site + "/notifications/notify/status/",
+        callback_token=CALLBACK_TOKEN,
+        auto_report="delivered",
+    ).start()
+    GATEWAY.behaviour.delay = GATEWAY_DELAY
+    GATEWAY.behaviour.failure_rate = GATEWAY_FAILURES
     # Task receipts are logged (settings quiet them by default): the sweep times come from them.
     env = worker_env(
         database_url=database_url,
         redis_url=broker,
         sweep_seconds=args.sweep_seconds,
         CELERY_TASK_LOG_LEVEL="INFO",
+        SMS_PROVIDER="notify",
+        NOTIFY_API_KEY=API_KEY,
+        NOTIFY_BASE_URL=GATEWAY.url,
+        NOTIFY_SMS_TEMPLATE_ID="9a4c2e1b-5f3d-4b8a-9c7e-1d2f3a4b5c6d",
+        NOTIFY_CALLBACK_TOKEN=CALLBACK_TOKEN,
+        SITE_URL=site,
     )
     stack = CeleryStack(env=env, workdir=logdir)
     failures = []
@@ -655,6 +740,14 @@ def main():
         ),
         spread_line("deadline-to-notification-sent", latency["sent"])
         + f"; {latency['notifications']} notifications, {latency['pending']} pending",
+        f"texts through a fake GOV.UK Notify ({GATEWAY_DELAY * 1000:.0f} ms a request, "
+        f"{GATEWAY_FAILURES:.0%} failing and retried): {len(latency['texts']['accepted'])} "
+        f"taken, {latency['texts']['twice']} twice, {latency['texts']['missing']} never, "
+        f"{latency['texts']['requests']} requests",
+        spread_line("deadline-to-accepted-by-the-gateway", latency["texts"]["accepted"]),
+        f"p99 deadline-to-sms: {percentile(latency['texts']['accepted'], 99):.2f} s "
+        "(target under 10 s)",
+        spread_line("deadline-to-delivered (receipt recorded)", latency["texts"]["delivered"]),
         latency["sweep_log"],
         f"sweep in-process: idle ({args.visits} watched, none due) "
         f"{sweeps['idle'] * 1000:.0f} ms; fresh batch of {args.overdue} due "

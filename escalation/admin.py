@@ -11,10 +11,11 @@ from django.contrib import admin
 from django.contrib.contenttypes.admin import GenericTabularInline
 
 from notifications.models import Notification
+from schools.admin import _SchoolScopedAdmin
 from visits.admin import ReadOnlyMixin, _local
 from visits.selectors import schedule_schools
 
-from .models import Escalation, Heartbeat
+from .models import Escalation, Heartbeat, TechnicalContact, WatchdogOutage
 
 
 class _OwnSchoolsMixin:
@@ -83,3 +84,24 @@ class NotificationAdmin(_OwnSchoolsMixin, ReadOnlyMixin, admin.ModelAdmin):
 @admin.register(Heartbeat)
 class HeartbeatAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("name", "at")
+
+
+@admin.register(TechnicalContact)
+class TechnicalContactAdmin(_SchoolScopedAdmin, admin.ModelAdmin):
+    """Who the watchdog pages when the overdue watch stops. A school admin keeps their school's;
+    the trust's (no school) are kept by the trust's admins."""
+
+    list_display = ("name", "school", "mobile", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("name",)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if not request.user.is_superuser and "school" in form.base_fields:
+            form.base_fields["school"].required = True
+        return form
+
+
+@admin.register(WatchdogOutage)
+class WatchdogOutageAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("started_at", "parts", "paged_at", "ended_at", "recovery_paged_at")

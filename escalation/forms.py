@@ -1,28 +1,69 @@
+import datetime
+
 from django import forms
+from django.utils import timezone
 
-from visits.rules import EXTENSION_MINUTES
-
-from .models import CallOutcome
+from .models import CallOutcome, Whereabouts
 
 
-class CallForm(forms.Form):
+def _until_today(value):
+    """A time of day, London, as the moment it names: today's, or tomorrow's when that is
+    earlier than now but a visit could run on past midnight to it (within 12 hours, P7);
+    otherwise today's, which the service refuses as past."""
+    if value is None:
+        return None
+    now = timezone.localtime()
+    moment = timezone.make_aware(datetime.datetime.combine(now.date(), value))
+    tomorrow = moment + datetime.timedelta(days=1)
+    if moment <= now and tomorrow - now <= datetime.timedelta(hours=12):
+        return tomorrow
+    return moment
+
+
+class WhereaboutsMixin(forms.Form):
+    whereabouts = forms.ChoiceField(
+        label="Where are the staff now?",
+        choices=Whereabouts.choices,
+        widget=forms.RadioSelect,
+        required=False,
+        help_text="Staying: they are watched again until that time, and alerted if it passes "
+        "with no word (E1). Left: the visit is reported out and the watch ends.",
+    )
+    until = forms.TimeField(
+        label="Staying until",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+
+    def clean_until(self):
+        return _until_today(self.cleaned_data.get("until"))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("whereabouts") == Whereabouts.STAYING and not data.get("until"):
+            self.add_error("until", "Say until when they are staying.")
+        return data
+
+
+class CallForm(WhereaboutsMixin):
     outcome = forms.ChoiceField(
         label="What happened when you phoned?",
         choices=CallOutcome.choices,
         widget=forms.RadioSelect,
     )
-    extend_minutes = forms.TypedChoiceField(
-        label="If they are safe and staying on: extend by",
-        choices=[(0, "No extension")] + [(m, f"{m} minutes") for m in EXTENSION_MINUTES],
-        coerce=int,
-        required=False,
-        empty_value=0,
-    )
     note = forms.CharField(
         label="Note (who you spoke to, what they said)",
         required=False,
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    field_order = ["outcome", "whereabouts", "until", "note"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("outcome") == CallOutcome.REACHED_SAFE and not data.get("whereabouts"):
+            self.add_error("whereabouts", "Say where the staff are.")
+        return data
 
 
 class PoliceCallForm(forms.Form):
@@ -37,11 +78,12 @@ class PoliceCallForm(forms.Form):
     )
 
 
-class ResolveForm(forms.Form):
-    resolution = forms.CharField(
-        label="How did it end?",
+class ResolveForm(WhereaboutsMixin):
+    note = forms.CharField(
+        label="Anything else (who was reached)",
+        required=False,
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Who was reached, where the staff are now.",
     )
 
 

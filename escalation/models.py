@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from notifications.models import Notification
 from schools.models import School
+from schools.phones import PhoneField
 
 
 class Kind(models.TextChoices):
@@ -24,8 +25,9 @@ class Kind(models.TextChoices):
 
 
 class Step(models.IntegerChoices):
-    OFFICE = 1, "Step 1: office phones staff (E1)"
-    POLICE = 2, "Step 2: police-contact instructions (E2, E3)"
+    # E1 and E2/E3; plain words, as the board and the messages show them.
+    OFFICE = 1, "Office alert: phone the staff"
+    POLICE = 2, "Police step: police-contact instructions"
 
 
 class CallOutcome(models.TextChoices):
@@ -33,8 +35,25 @@ class CallOutcome(models.TextChoices):
 
     REACHED_SAFE = "reached_safe", "Reached: staff are safe"
     NO_ANSWER = "no_answer", "No answer: try again"
-    CONCERN = "concern", "Cause for concern: police step now (E2)"
-    CODE_WORD = "code_word", "Code word used: call 999 now (E3)"
+    CONCERN = "concern", "Cause for concern: police step now"
+    CODE_WORD = "code_word", "Code word used: call 999 now"
+
+
+class Whereabouts(models.TextChoices):
+    """Where staff are when an alert is resolved: it decides whether the watch goes on."""
+
+    LEFT = "left", "They have left, or are back at base"
+    STAYING = "staying", "They are safe and staying until a time"
+
+
+class Answer(models.TextChoices):
+    """How someone answered an alert (its timeline says who, how and when)."""
+
+    BOARD = "board", "on the board"
+    CALL_RECORDED = "call", "by recording a call"
+    LINK = "link", "by the link in a message"
+    KEY_PRESS = "key press", "by pressing 1 on the phone call"
+    POLICE_CALLED = "police", "by recording the police call"
 
 
 class Escalation(models.Model):
@@ -56,9 +75,26 @@ class Escalation(models.Model):
     raised_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Step 1 answered: its time to respond is what A9 monitoring reports.
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledged_how = models.CharField(max_length=20, choices=Answer.choices, blank=True)
+    # The police step is a new alert that someone must answer again (E2, E3).
+    police_acknowledged_at = models.DateTimeField(null=True, blank=True)
+    police_acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    police_acknowledged_how = models.CharField(max_length=20, choices=Answer.choices, blank=True)
+    # Until someone answers, the current step's messages go again at this time, to one more
+    # circle of people each time (services.repeat_batch); cleared once it is answered.
+    repeat_due_at = models.DateTimeField(null=True, blank=True)
+    rounds = models.PositiveSmallIntegerField(
+        default=0, help_text="How many times the current step's messages have gone again."
+    )
+    circles_told = models.PositiveSmallIntegerField(
+        default=1, help_text="How many circles of people the current step has reached."
     )
     # When an unresolved step 1 becomes the police step (E2); read by the sweep, cleared once
     # step 2 is reached or the alert is resolved.
@@ -75,6 +111,7 @@ class Escalation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     resolution = models.TextField(blank=True)
+    whereabouts = models.CharField(max_length=10, choices=Whereabouts.choices, blank=True)
     # Why this alert's messages could not be queued, while they cannot (shown on the board and
     # the alert page; the sweep tries again, services.messages_retry).
     messages_error = models.TextField(blank=True)
@@ -114,6 +151,12 @@ class Escalation(models.Model):
                 fields=["school", "resolved_at"],
                 name="escalation_open_by_school",
             ),
+            # Read by every sweep (services.repeat_batch).
+            models.Index(
+                fields=["repeat_due_at"],
+                name="escalation_repeat_due",
+                condition=models.Q(repeat_due_at__isnull=False),
+            ),
             # Read by every sweep (services.messages_retry_batch).
             models.Index(
                 fields=["raised_at"],
@@ -137,11 +180,77 @@ class Escalation(models.Model):
     def at_police_step(self):
         return self.step == Step.POLICE
 
+    @property
+    def is_answered(self):
+        """Someone has answered the step the alert is at (the police step must be answered
+        afresh: it is a new, louder alert)."""
+        if self.at_police_step:
+            return self.police_acknowledged_at is not None
+        return self.acknowledged_at is not None
+
+    def expected_at(self):
+        """When the staff were expected (to arrive, or back): the one clock that every screen
+        and message counts "overdue" from; None for a call for help or a drill."""
+        if self.visit is None or self.kind not in (Kind.ARRIVAL, Kind.RETURN):
+            return None
+        visit = self.visit
+        return visit.expected_arrival() if self.kind == Kind.ARRIVAL else visit.expected_back()
+
+    def overdue_minutes(self, now):
+        expected = self.expected_at()
+        if expected is None:
+            return None
+        return max(0, int((now - expected).total_seconds() // 60))
+
     def response_seconds(self):
         """A9, drills: how long the office took to acknowledge the alert."""
         if self.acknowledged_at is None:
             return None
         return (self.acknowledged_at - self.raised_at).total_seconds()
+
+
+class TechnicalContact(models.Model):
+    """Who is paged when the overdue watch itself stops (the watchdog): IT staff of a school,
+    or of the trust when no school is given."""
+
+    school = models.ForeignKey(
+        School,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="technical_contacts",
+        help_text="Leave empty for the trust's contacts, paged whichever school's watch stops.",
+    )
+    name = models.CharField(max_length=200)
+    mobile = PhoneField(help_text="Texted and called by the watchdog.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["school", "name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.school or 'the trust'})"
+
+
+class WatchdogOutage(models.Model):
+    """One stop of the overdue watch, as the watchdog saw it: paged once when it began and
+    once when it ended, even if the watchdog itself restarts in between."""
+
+    started_at = models.DateTimeField()
+    parts = models.CharField(
+        max_length=100, help_text="What was silent: worker, sender, beat, sweep."
+    )
+    paged_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    recovery_paged_at = models.DateTimeField(null=True, blank=True)
+    # "open" while the outage lasts, null after: unique, so two watchdogs never open two.
+    open_marker = models.CharField(max_length=4, null=True, blank=True, unique=True, default="open")
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"Watch down from {self.started_at:%Y-%m-%d %H:%M} ({self.parts})"
 
 
 class Heartbeat(models.Model):

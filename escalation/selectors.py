@@ -19,7 +19,7 @@ URGENCY = ["police", "alert", "overdue", "due_soon", "on_time", "upcoming", "don
 URGENCY_LABELS = {
     "police": "Police step",
     "alert": "Office alerted",
-    "overdue": "Overdue",
+    "overdue": "Overdue: no word yet",
     "due_soon": "Due soon",
     "on_time": "On time",
     "upcoming": "Later today",
@@ -36,6 +36,10 @@ class BoardRow:
         self.alert = open_alerts[0] if open_alerts else None
         deadline, _ = visit.compute_deadline()
         self.deadline = deadline
+        # The one clock: "overdue" counts from when staff were expected, not from the deadline
+        # (expected + the school's grace), which is when the office is alerted.
+        self.expected, self.expected_kind = visit.expected() if visit.is_watched else (None, "")
+        self.overdue_minutes = visit.overdue_minutes(now) if visit.is_watched else 0
         self.urgency = self._urgency(now)
         self.label = URGENCY_LABELS[self.urgency]
 
@@ -44,11 +48,11 @@ class BoardRow:
             return "police" if self.alert.at_police_step else "alert"
         if not self.visit.is_watched:
             return "done"
-        if self.deadline <= now:
+        if self.expected <= now:
             return "overdue"
         if self.visit.status == Status.AUTHORISED and self.visit.planned_start > now + DUE_SOON:
             return "upcoming"
-        if self.deadline - now <= DUE_SOON:
+        if self.expected - now <= DUE_SOON:
             return "due_soon"
         return "on_time"
 

@@ -16,16 +16,20 @@ from schools.models import School
 from visits.rules import RuleBroken
 from visits.selectors import schedule_schools
 
-from . import selectors, services
-from .access import get_escalation_for
+from . import responses, selectors, services
+from .access import get_escalation_for, may_answer, may_start_drill, why_not
 from .forms import CallForm, PoliceCallForm, PoliceStepForm, ResolveForm
 
 
 def _board_context(request, now):
+    alerts = selectors.open_alerts(request.user)
+    for esc in alerts:
+        # Someone on the visit sees its alert but cannot silence it (access.may_answer).
+        esc.answerable = may_answer(request.user, esc)
     return {
         "rows": selectors.board_visits(request.user, now=now),
-        "alerts": selectors.open_alerts(request.user),
-        "watchers_down": services.watchers_down(now=now),
+        "alerts": alerts,
+        "watchers_down": [services.WATCHER_NAMES[name] for name in services.watchers_down(now=now)],
         "now": now,
     }
 
@@ -42,7 +46,7 @@ def board(request):
     """E1: every visit active today, the most urgent first; polls itself for changes."""
     schools = _holds_board(request.user)
     context = _board_context(request, timezone.now())
-    context["drill_schools"] = [s for s in schools if services.may_start_drill(request.user, s)]
+    context["drill_schools"] = [s for s in schools if may_start_drill(request.user, s)]
     return render(request, "escalation/board.html", context)
 
 
@@ -62,6 +66,8 @@ def _alert_page(request, esc, *, status=200, **forms):
     """The alert with its forms; a refused form comes back with its errors and what was typed."""
     context = {
         "esc": esc,
+        "why_not": why_not(request.user, esc),
+        "now": timezone.now(),
         "timeline": selectors.alert_timeline(esc),
         "call_form": CallForm(),
         "police_form": PoliceCallForm(),
@@ -83,10 +89,8 @@ def police_instructions(request, pk):
     esc = get_escalation_for(request.user, pk)
     now = timezone.now()
     visit = esc.visit
-    overdue = None
-    if visit is not None and visit.is_watched:
-        expected = visit.expected_back() if visit.arrived_at else visit.expected_arrival()
-        overdue = max(0, int((now - expected).total_seconds() // 60))
+    # The one clock: overdue counted from when they were expected, as everywhere else.
+    overdue = esc.overdue_minutes(now)
     context = {
         "esc": esc,
         "visit": visit,
@@ -116,7 +120,7 @@ def escalation_acknowledge(request, pk):
     esc = get_escalation_for(request.user, pk)
     if request.htmx:
         try:
-            services.escalation_acknowledge(escalation=esc, by=request.user)
+            responses.escalation_acknowledge(escalation=esc, by=request.user)
         except RuleBroken as error:
             return HttpResponse(" ".join(error.messages), status=403)
         return render(
@@ -125,7 +129,7 @@ def escalation_acknowledge(request, pk):
     return _act(
         request,
         esc,
-        lambda: services.escalation_acknowledge(escalation=esc, by=request.user),
+        lambda: responses.escalation_acknowledge(escalation=esc, by=request.user),
         "Alert acknowledged.",
     )
 
@@ -143,12 +147,13 @@ def _form_action(request, pk, *, form_class, name, call, done):
 @require_POST
 def escalation_call(request, pk):
     def call(esc, data):
-        services.escalation_record_call(
+        responses.escalation_record_call(
             escalation=esc,
             by=request.user,
             outcome=data["outcome"],
             note=data["note"],
-            extend_minutes=data["extend_minutes"] or 0,
+            whereabouts=data["whereabouts"],
+            until=data["until"],
         )
 
     return _form_action(
@@ -160,7 +165,7 @@ def escalation_call(request, pk):
 @require_POST
 def escalation_police_called(request, pk):
     def call(esc, data):
-        services.escalation_record_police_call(
+        responses.escalation_record_police_call(
             escalation=esc,
             by=request.user,
             reference=data["reference"],
@@ -181,7 +186,7 @@ def escalation_police_called(request, pk):
 @require_POST
 def escalation_police_step(request, pk):
     def call(esc, data):
-        services.escalation_raise_police_step(
+        responses.escalation_raise_police_step(
             escalation=esc, by=request.user, reason=data["reason"]
         )
 
@@ -199,7 +204,13 @@ def escalation_police_step(request, pk):
 @require_POST
 def escalation_resolve(request, pk):
     def call(esc, data):
-        services.escalation_resolve(escalation=esc, by=request.user, resolution=data["resolution"])
+        responses.escalation_resolve(
+            escalation=esc,
+            by=request.user,
+            whereabouts=data["whereabouts"],
+            until=data["until"],
+            note=data["note"],
+        )
 
     return _form_action(
         request,
@@ -219,7 +230,7 @@ def drill_start(request):
         return HttpResponse("Choose the school for the drill.", status=400)
     school = get_object_or_404(School, pk=school_id)
     try:
-        esc = services.drill_start(school=school, by=request.user)
+        esc = responses.drill_start(school=school, by=request.user)
     except RuleBroken as error:
         for message in error.messages:
             messages.error(request, message)

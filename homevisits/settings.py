@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "guardian",
     "import_export",
     "django_htmx",
+    "phonenumber_field",
     "schools",
     "visits",
     "notifications",
@@ -104,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "schools.context_processors.roles",
                 "safeguarding.context_processors.records",
+                "escalation.context_processors.live_alerts",
             ],
         },
     },
@@ -180,6 +182,10 @@ STORAGES = {
 MEDIA_ROOT = BASE_DIR / "var" / "media"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Phone numbers (schools/phones.py): typed the UK's way, kept as E.164, shown in UK form.
+PHONENUMBER_DEFAULT_REGION = "GB"
+PHONENUMBER_DEFAULT_FORMAT = "E164"
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -293,6 +299,8 @@ VOICE_PROVIDER = envchoice("VOICE_PROVIDER", "log", ("log", "twilio"))
 NOTIFY_API_KEY = os.environ.get("NOTIFY_API_KEY", "")
 NOTIFY_SMS_TEMPLATE_ID = os.environ.get("NOTIFY_SMS_TEMPLATE_ID", "")
 NOTIFY_BASE_URL = os.environ.get("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
+# The bearer token given to Notify with the delivery-status callback URL (empty: none taken).
+NOTIFY_CALLBACK_TOKEN = os.environ.get("NOTIFY_CALLBACK_TOKEN", "")
 if SMS_PROVIDER == "notify" and not (NOTIFY_API_KEY and NOTIFY_SMS_TEMPLATE_ID):
     raise ImproperlyConfigured(
         "SMS_PROVIDER=notify needs NOTIFY_API_KEY and NOTIFY_SMS_TEMPLATE_ID."
@@ -314,10 +322,38 @@ VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
 VAPID_SUBJECT = os.environ.get(
     "VAPID_SUBJECT", "mailto:" + os.environ.get("DEFAULT_FROM_EMAIL", "homevisits@localhost")
 )
+# The browsers' push services the server may post to (a subscription naming another host is
+# refused: the server must not post where a signed-in person chooses). Loopback only for the
+# fakes: with DEBUG, or PUSH_ALLOW_LOOPBACK=true (the tests).
+PUSH_SERVICE_HOSTS = envlist(
+    "PUSH_SERVICE_HOSTS",
+    [
+        "fcm.googleapis.com",
+        "push.services.mozilla.com",
+        "notify.windows.com",
+        "push.apple.com",
+    ],
+)
+PUSH_ALLOW_LOOPBACK = envbool("PUSH_ALLOW_LOOPBACK", False)
+# Email: an SMTP server as one URL (smtp://user:password@smtp.example.org:587/?tls=True), or any
+# Django email backend by name (EMAIL_BACKEND, e.g. an anymail provider's). Neither: the log.
+EMAIL_URL = os.environ.get("EMAIL_URL", "")
+if EMAIL_URL:
+    import dj_email_url
+
+    try:
+        globals().update(dj_email_url.parse(EMAIL_URL))
+    except Exception as exc:
+        raise ImproperlyConfigured(f"EMAIL_URL could not be read: {exc}") from exc
+elif os.environ.get("EMAIL_BACKEND"):
+    EMAIL_BACKEND = os.environ["EMAIL_BACKEND"]
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+EMAIL_TIMEOUT = OUTBOX_SEND_TIMEOUT
 _LOG = "notifications.log.transport.LogTransport"
 NOTIFICATION_TRANSPORTS = {
     "email": "notifications.email.transport.EmailTransport"
-    if os.environ.get("EMAIL_BACKEND")
+    if EMAIL_URL or os.environ.get("EMAIL_BACKEND")
     else _LOG,
     "sms": {
         "log": _LOG,
@@ -331,20 +367,32 @@ NOTIFICATION_TRANSPORTS = {
     if VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY
     else _LOG,
 }
+# The demo's inbox of what its fake gateways were given (make run sets it; empty: no demo page).
+DEMO_INBOX_URL = os.environ.get("DEMO_INBOX_URL", "")
 # Links in notifications point here.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "homevisits@localhost")
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact": {"()": "homevisits.logging.RedactPersonalData"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # The sweep runs every few seconds: its receipts would bury what matters (alerts, errors).
     "loggers": {
-        name: {"level": os.environ.get("CELERY_TASK_LOG_LEVEL", "WARNING")}
-        for name in ("celery.app.trace", "celery.worker.strategy", "celery.beat")
+        **{
+            name: {"level": os.environ.get("CELERY_TASK_LOG_LEVEL", "WARNING")}
+            for name in ("celery.app.trace", "celery.worker.strategy", "celery.beat")
+        },
+        # Twilio's client logs every request at INFO; nothing of it is needed day to day.
+        "twilio.http_client": {"level": "WARNING"},
     },
 }

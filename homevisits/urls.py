@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from escalation import views as escalation_views
+from notifications import views as notification_views
 from notifications.push import views as push_views
 from schools import views as school_views
 from visits import views as visit_views
@@ -21,8 +22,13 @@ urlpatterns = [
     # Concerns, minutes, debriefs, exports, the pupil's file and monitoring (A1-A9).
     path("", include("safeguarding.urls")),
     path("healthz", escalation_views.healthz, name="healthz"),
+    # "I'm dealing with it": the link in a text or an email about an alert.
+    path("a/<str:token>/", notification_views.answer, name="message-answer"),
+    # The demo only (make run): what each phone and mailbox was sent by its fake gateways.
+    path("demo/phones/", notification_views.demo_phones, name="demo-phones"),
     # Providers' callbacks (signed) and the browsers' push subscriptions.
     path("notifications/twilio/", include("notifications.twilio.urls")),
+    path("notifications/notify/", include("notifications.notify.urls")),
     path("notifications/push/", include("notifications.push.urls")),
     # The push service worker, at the root so that its scope is the whole site.
     path("sw.js", push_views.service_worker, name="service-worker"),

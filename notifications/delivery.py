@@ -120,10 +120,10 @@ def _wake_waiting(channel, *, now):
     ).exclude(last_error="").update(next_attempt_at=now)
 
 
-def _mark_failed(row, *, error, rejected, answered, now):
+def _mark_failed(row, *, error, rejected, answered, now, gone=False):
     refusals = row.refusals + 1 if rejected else row.refusals
     give_up_at = row.created_at + datetime.timedelta(seconds=settings.OUTBOX_GIVE_UP_SECONDS)
-    final = refusals >= MAX_REFUSALS or now + _backoff(row.attempts) > give_up_at
+    final = gone or refusals >= MAX_REFUSALS or now + _backoff(row.attempts) > give_up_at
     update = {"last_error": error, "refusals": refusals, "claimed_by": ""}
     if final:
         update["state"] = Delivery.FAILED
@@ -142,7 +142,9 @@ def _mark_failed(row, *, error, rejected, answered, now):
                 final=final,
                 text=f"{_label(row)} failed (attempt {row.attempts}, {then}): {error}",
             )
-    log.warning("Notification %s failed: %s", row.pk, error)
+    # The error stays on the row and the timeline; the log gets its kind only (a gateway's
+    # words can quote the number).
+    log.warning("Notification %s failed: %s", row.pk, error.split(":", 1)[0])
 
 
 def resend_after():
@@ -187,6 +189,7 @@ def send_one(row, transport, *, now):
             error=error,
             rejected=getattr(exc, "rejected", False),
             answered=getattr(exc, "answered", False),
+            gone=getattr(exc, "final", False),
             now=now,
         )
         return False

@@ -58,7 +58,10 @@ def fit_key(key):
 
 class Notification(models.Model):
     key = models.CharField(max_length=255, unique=True)
-    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
+    # Empty only for messages to the trust's own people (the watchdog's pages, test alerts).
+    school = models.ForeignKey(
+        School, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # What the message is about (an alert, a visit, a concern, an action), or nothing.
     about_type = models.ForeignKey(
         ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -101,6 +104,9 @@ class Notification(models.Model):
     provider_status = models.CharField(max_length=60, blank=True)
     status_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # The message's own link to answer it (/a/<token>), for messages that ask for an answer:
+    # random, so a link cannot be guessed from another, and used once (answered_at).
+    answer_token = models.CharField(max_length=32, null=True, blank=True, unique=True)
     # Someone answered through this very message (its link, a key press on the call): once.
     answered_at = models.DateTimeField(null=True, blank=True)
     answered_how = models.CharField(max_length=40, blank=True)
@@ -136,9 +142,11 @@ class Notification(models.Model):
         body,
         now,
         is_drill=False,
+        answer_token=None,
     ):
         """An unsaved outbox row, every value cut to fit its column."""
         return cls(
+            answer_token=answer_token,
             key=fit_key(key),
             school=school,
             about_type=ContentType.objects.get_for_model(about) if about is not None else None,

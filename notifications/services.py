@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
+from schools.phones import e164
 from schools.selectors import display_name
 
 from .models import Channel, Delivery, Notification, fit_key
@@ -35,8 +36,9 @@ def addresses_of(user):
     if user.email:
         pairs.append((Channel.EMAIL, user.email))
     profile = getattr(user, "staff_profile", None)
-    if profile is not None and profile.mobile:
-        pairs.append((Channel.SMS, profile.mobile))
+    mobile = e164(profile.mobile) if profile is not None else ""
+    if mobile:
+        pairs.append((Channel.SMS, mobile))
     return pairs
 
 
@@ -167,3 +169,41 @@ def record_answer(*, notification, how, now):
         notification.refresh_from_db()
         message_answered.send(Notification, notification=notification, how=how, now=now)
     return bool(done)
+
+
+def push_addresses(user):
+    """(channel, address) of each browser `user` subscribed for push notifications: the
+    address names the subscription (`push:<pk>`), its endpoint being too long for the column."""
+    pks = user.push_subscriptions.order_by("pk").values_list("pk", flat=True)
+    return [(Channel.PUSH, f"push:{pk}") for pk in pks]
+
+
+def send_now(*, key, school, label, channel, address, subject, body, now):
+    """Send one message straight through its transport, not through the sender, for when the
+    sender may be what has stopped (the watchdog) or to prove a set-up (send_test_alert). It is
+    kept in the outbox as sent or failed, so its provider's reports and a call's words find it.
+    Returns (the row, the error or None)."""
+    from .transports import transport_for
+
+    row = Notification.objects.create(
+        key=fit_key(key),
+        school=school,
+        recipient_label=label[:300],
+        channel=channel,
+        address=address,
+        subject=subject[:200],
+        body=body,
+        created_at=now,
+        next_attempt_at=now,
+        # Not pending: the outbox's sender must not send it a second time.
+        state=Delivery.SENT,
+        attempts=1,
+    )
+    try:
+        ref = transport_for(channel).send(row)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"[:1000]
+        Notification.objects.filter(pk=row.pk).update(state=Delivery.FAILED, last_error=error)
+        return row, error
+    Notification.objects.filter(pk=row.pk).update(sent_at=now, provider_ref=ref or "")
+    return row, None

@@ -12,16 +12,19 @@ from django.utils.module_loading import import_string
 class TransportError(Exception):
     """The gateway did not take the message.
 
+    `final`: the address is gone for good (a browser that unsubscribed): no retry at all.
     `rejected`: it refused it (a 4xx other than 429): nothing was sent, and sending it again as
     it is will not help for long. `answered`: it said it failed (a 5xx, a 429): nothing was
     sent; try again soon. Neither (a timeout, a dropped connection): it may have been taken, so
     the next attempt asks the gateway first, where it can (delivery.send_one).
     """
 
-    def __init__(self, message, *, rejected=False, answered=False):
+    def __init__(self, message, *, rejected=False, answered=False, final=False):
         super().__init__(message)
-        self.rejected = rejected
-        self.answered = answered or rejected
+        self.rejected = rejected or final
+        self.answered = answered or rejected or final
+        # Sending it again can never work (the address is gone for good): give up now.
+        self.final = final
 
 
 class Transport:

@@ -15,6 +15,7 @@ from django.core.exceptions import MultipleObjectsReturned, ValidationError
 from import_export import fields, resources, widgets
 
 from .models import Carer, Pupil, Role, School
+from .phones import e164, is_dialable, uk
 from .selectors import schools_for
 
 
@@ -68,6 +69,22 @@ class YesNoWidget(widgets.BooleanWidget):
         if value is None:
             return ""
         return "yes" if value else "no"
+
+
+class PhoneWidget(widgets.CharWidget):
+    """A phone number typed the UK's way or internationally, kept in international form, so
+    that importing the same file again finds it unchanged; written out in UK form."""
+
+    def clean(self, value, row=None, **kwargs):
+        text = "" if value is None else str(value).strip()
+        if not text:
+            return ""
+        if not is_dialable(text):
+            raise ValueError(f"{text!r} is not a phone number that can be dialled.")
+        return e164(text)
+
+    def render(self, value, obj=None, **kwargs):
+        return uk(value) if value else ""
 
 
 class PupilByUPNWidget(widgets.ForeignKeyWidget):
@@ -197,6 +214,7 @@ class CarerResource(_SchoolFileResource):
     lives_with_pupil = fields.Field(
         attribute="lives_with_pupil", column_name="lives_with_pupil", widget=YesNoWidget(blank=True)
     )
+    phone = fields.Field(attribute="phone", column_name="phone", widget=PhoneWidget())
 
     class Meta:
         model = Carer

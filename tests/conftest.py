@@ -168,6 +168,8 @@ def _outbox_sends_inline(settings):
     # rows; tests that need real threads ask for them (tests/test_outbox.py).
     settings.OUTBOX_THREADS_PER_CHANNEL = 0
     settings.OUTBOX_SEND_TIMEOUT = 2
+    # The fake push service is on loopback.
+    settings.PUSH_ALLOW_LOOPBACK = True
 
 
 NOTIFY_SMS_TEMPLATE = "9a4c2e1b-5f3d-4b8a-9c7e-1d2f3a4b5c6d"
@@ -211,3 +213,19 @@ def gateways(settings):
             "sms": "notifications.notify.transport.NotifySMSTransport",
         }
         yield Gateways(notify)
+
+
+@pytest.fixture
+def phones(settings):
+    """Texts and calls through Twilio's official client to a fake Twilio on loopback."""
+    from notifications.twilio.fakes import ACCOUNT_SID, AUTH_TOKEN, FROM, FakeTwilio
+
+    with FakeTwilio() as fake:
+        settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = ACCOUNT_SID, AUTH_TOKEN
+        settings.TWILIO_FROM, settings.TWILIO_BASE_URL = FROM, fake.url
+        settings.NOTIFICATION_TRANSPORTS = {
+            **settings.NOTIFICATION_TRANSPORTS,
+            "sms": "notifications.twilio.transport.TwilioSMSTransport",
+            "voice": "notifications.twilio.transport.TwilioVoiceTransport",
+        }
+        yield fake

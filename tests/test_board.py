@@ -127,7 +127,7 @@ def test_watchers_silent_for_a_minute_show_a_red_banner_on_the_board(client, off
     html = client.get(reverse("board-rows")).content.decode()
 
     assert "Overdue checks are not running" in html
-    assert "Not heard from: beat." in html
+    assert "Not heard from: the scheduler (beat)." in html
 
 
 def test_no_banner_while_worker_and_beat_are_beating(client, office):
@@ -600,23 +600,34 @@ def test_e2_office_raises_the_police_step_by_hand_without_waiting(client, office
     assert "Neighbour rang: shouting" in overdue.police_step_reason
 
 
-def test_resolving_needs_how_it_ended_and_then_watches_the_staff_again(client, office, overdue):
-    client.force_login(office)
+def test_resolving_needs_where_the_staff_are_and_then_watches_them_until_then(
+    client, office, overdue
+):
     url = reverse("escalation-resolve", args=[overdue.pk])
-
-    assert client.post(url, {"resolution": ""}).status_code == 400
-    overdue.refresh_from_db()
-    assert overdue.is_open
-
     with time_machine.travel(overdue.raised_at + datetime.timedelta(minutes=3), tick=False):
         client.force_login(office)
-        client.post(url, {"resolution": "Vic rang back: meeting ran on, both fine."})
-        now = timezone.now()
+        refused = client.post(url, {"note": "Vic rang back"})
+        assert refused.status_code == 302
+        overdue.refresh_from_db()
+        assert overdue.is_open  # "Say where the staff are"
+        missing = client.post(url, {"whereabouts": "staying", "note": "Vic rang back"})
+        assert missing.status_code == 400
+        assert "Say until when they are staying" in missing.content.decode()
+        until = timezone.localtime() + datetime.timedelta(minutes=45)
+        client.post(
+            url,
+            {
+                "whereabouts": "staying",
+                "until": f"{until:%H:%M}",
+                "note": "Vic rang back: meeting ran on, both fine.",
+            },
+        )
     overdue.refresh_from_db()
     visit = Visit.objects.get(pk=overdue.visit_id)
     assert not overdue.is_open and overdue.resolved_by == office
-    # Still on site: watched again from now, plus the grace period (E1).
-    assert visit.next_deadline == now + datetime.timedelta(minutes=visit.school.grace_minutes)
+    # Staying: watched again until the time they gave, plus the grace period (E1).
+    staying = until.replace(second=0, microsecond=0)
+    assert visit.next_deadline == staying + datetime.timedelta(minutes=visit.school.grace_minutes)
 
 
 def test_d1_office_records_staff_who_phoned_to_say_they_have_left(client, office, on_site):

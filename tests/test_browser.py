@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from schools.phones import uk
 from visits.models import Status, Visit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -77,4 +78,4 @@ def test_a_visit_is_planned_assessed_authorised_and_scheduled_on_a_tablet(
     row = page.locator("tbody tr", has_text="Poppy Pupil")
     assert row.count() == 1
     assert "AB12 CDE" in row.inner_text()
-    assert visitor.staff_profile.mobile in row.inner_text()
+    assert uk(visitor.staff_profile.mobile) in row.inner_text()  # shown in UK form

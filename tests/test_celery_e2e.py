@@ -309,3 +309,103 @@ def test_sender_killed_after_the_gateway_took_a_text_sends_it_once(
             escalation=esc, kind=EventKind.NOTIFICATION_SENT, data__notification=sms.pk
         )
         assert "found at the gateway after an interrupted send" in line.message
+
+
+def test_an_out_of_hours_alert_reaches_a_person_by_text_call_repeat_and_key_press(
+    celery, live_server, authorised_visit, visitor, head, dsl, office, school, settings
+):
+    """The whole chain with a real worker, sender and beat, the fake Twilio calling back into
+    the app: a visit overdue on a day the school is closed (an INSET day stands for the bank
+    holiday evening: the worker's clock cannot be moved); the on-call is texted and called and
+    nobody answers; the alert widens at once to the headteacher and repeats on time; the police
+    step calls the head, who presses 1; delivery reports land on the timeline; nothing is sent
+    twice."""
+    from django.db.models import Count
+
+    from notifications.models import Channel, Notification
+    from notifications.twilio.fakes import ACCOUNT_SID, AUTH_TOKEN, FROM, FakeTwilio
+    from schools.models import ClosureDay, ClosureReason, OnCallShift, StaffProfile
+
+    StaffProfile.objects.filter(user=head).update(mobile="07700 900501")
+    StaffProfile.objects.filter(user=dsl).update(mobile="07700 900502")
+    today = timezone.localdate()
+    ClosureDay.objects.create(school=school, date=today, reason=ClosureReason.INSET)
+    now = timezone.now()
+    OnCallShift.objects.create(
+        school=school,
+        user=dsl,
+        starts_at=now - datetime.timedelta(hours=1),
+        ends_at=now + datetime.timedelta(hours=2),
+    )
+    assert not school.office_is_open(now)
+
+    with FakeTwilio(auto="ring", ring_seconds=1.0) as twilio:
+        celery.env.update(
+            SMS_PROVIDER="twilio",
+            VOICE_PROVIDER="twilio",
+            TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+            TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+            TWILIO_FROM=FROM,
+            TWILIO_BASE_URL=twilio.url,
+            SITE_URL=live_server.url,
+        )
+        settings.TWILIO_AUTH_TOKEN, settings.SITE_URL = AUTH_TOKEN, live_server.url
+        since = timezone.now()
+        watch = celery.start_worker(queues="celery", name="watch")
+        sender = celery.start_worker(queues="outbox", name="sender")
+        celery.start_beat()
+        watch.wait_for_log(" ready.", timeout=READY_TIMEOUT)
+        sender.wait_for_log(" ready.", timeout=READY_TIMEOUT)
+        _wait_for_fresh_heartbeats(since=since, stack=celery)
+
+        visit = _arrive_due_in(authorised_visit, by=visitor, seconds=3)
+        esc = _wait_for_escalation(visit, stack=celery)
+        assert esc.out_of_hours
+
+        # The on-call is texted and called; the call rings out: the alert widens at once.
+        def told(person, channel):
+            return Notification.objects.filter(
+                about_id=esc.pk, recipient=person, channel=channel
+            ).exists()
+
+        _wait_for(
+            lambda: told(head, Channel.VOICE),
+            stack=celery,
+            timeout=ALERT_TIMEOUT,
+            what="the head to be called after the on-call's call rang out",
+        )
+        assert told(dsl, Channel.SMS) and told(dsl, Channel.VOICE)
+        moved = VisitEvent.objects.filter(escalation=esc, message__contains="did not get through")
+        assert moved.exists()
+
+        # Five minutes on (brought forward here), nobody has answered: it goes again.
+        Escalation.objects.filter(pk=esc.pk).update(repeat_due_at=timezone.now())
+        _wait_for(
+            lambda: Notification.objects.filter(about_id=esc.pk, key__contains="-r1:").exists(),
+            stack=celery,
+            timeout=ALERT_TIMEOUT,
+            what="the repeat",
+        )
+
+        # The police step (brought forward): the head is called again and presses 1.
+        twilio.auto = "answer"
+        Escalation.objects.filter(pk=esc.pk).update(police_due_at=timezone.now())
+        _wait_for(
+            lambda: Escalation.objects.get(pk=esc.pk).police_acknowledged_at,
+            stack=celery,
+            timeout=ALERT_TIMEOUT,
+            what="someone to press 1 on the police step's call",
+        )
+        esc.refresh_from_db()
+        assert esc.step == Step.POLICE
+        assert esc.police_acknowledged_how == "key press"
+        assert esc.police_acknowledged_by in (head, dsl)
+
+    lines = VisitEvent.objects.filter(escalation=esc)
+    assert lines.filter(kind=EventKind.NOTIFICATION_DELIVERED).exists()
+    assert lines.filter(message__contains="pressing 1 on the phone call").exists()
+    # Nothing was sent twice: one row per key, and the fake got each row's message once.
+    assert not Notification.objects.values("key").annotate(n=Count("pk")).filter(n__gt=1).exists()
+    sent = Notification.objects.filter(about_id=esc.pk).exclude(provider_ref="")
+    refs = [m["sid"] for m in twilio.messages]
+    assert len(refs) == len(set(refs)) == sent.count()

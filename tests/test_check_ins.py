@@ -446,9 +446,9 @@ def test_d3_d6_calling_a_visit_off_at_the_door_cancels_it_with_the_reason(
 @pytest.mark.parametrize(
     ("reason", "told", "subject_has"),
     [
-        (DoorReason.FELT_UNSAFE, {"head"}, "(D5)"),
-        (DoorReason.ANIMALS, {"head"}, "(D5)"),
-        (DoorReason.CHILD_ALONE, {"head", "dsl", "deputy"}, "child at risk (D6)"),
+        (DoorReason.FELT_UNSAFE, {"head"}, "called off for safety"),
+        (DoorReason.ANIMALS, {"head"}, "called off for safety"),
+        (DoorReason.CHILD_ALONE, {"head", "dsl", "deputy"}, "A child may be at risk"),
     ],
 )
 def test_d5_d6_a_visit_called_off_for_safety_is_reported_to_the_headteacher(

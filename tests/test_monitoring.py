@@ -419,8 +419,9 @@ def _add_visits(count, *, pupil, office, head, dsl, staff):
 
 
 # The page's queries with any number of visits; the assertion is the same for 2 and 40 (one of
-# them asks whether the reader may read concerns, for the wording of concern actions, A8).
-PAGE_QUERIES = 23
+# them asks whether the reader may read concerns, for the wording of concern actions, A8; one
+# counts the live alerts for the menu's red badge, on every page).
+PAGE_QUERIES = 24
 
 
 @pytest.mark.parametrize("count", [2, 40])

@@ -39,7 +39,8 @@ def _deliver(now, **kwargs):
 
 
 def _sms(esc):
-    return esc.notifications.get(channel=Channel.SMS)
+    """The office's text of step 1 (a widening alert may text others too)."""
+    return esc.notifications.get(channel=Channel.SMS, key__contains=":step1:")
 
 
 def test_each_pending_message_is_sent_once_through_its_gateway(overdue, office, gateways):
@@ -109,12 +110,18 @@ def test_a_message_is_retried_soon_and_given_up_only_after_its_time(overdue, gat
 
     assert waits[:5] == [1, 2, 4, 8, 8]  # soon, then every 8 s: a gateway back is used at once
     assert sms.state == Delivery.FAILED
-    failures = overdue.visit.events.filter(kind=EventKind.NOTIFICATION_FAILED)
+    failures = overdue.visit.events.filter(
+        kind=EventKind.NOTIFICATION_FAILED, data__notification=sms.pk
+    )
     gave_up_after = (failures.last().at - overdue.raised_at).total_seconds()
     assert 50 <= gave_up_after <= 60
     assert failures.count() == sms.attempts
     assert "gave up" in failures.last().message
-    assert _deliver(now + datetime.timedelta(days=1)) == 0
+    attempts = sms.attempts
+    _deliver(now + datetime.timedelta(days=1))
+    assert _sms(overdue).attempts == attempts  # given up: never tried again
+    # Given up on the office's text, the alert moved on to the next people at once (E1).
+    assert overdue.notifications.filter(key__contains=":step1-c2:").exists()
 
 
 def test_a_message_the_gateway_refuses_is_given_up_after_three_refusals(overdue, gateways):
@@ -431,3 +438,69 @@ def test_an_alert_whose_messages_cannot_be_queued_still_stands_and_says_so(
     assert esc.messages_error == ""
     assert esc.notifications.filter(key__contains=":step1:").count() == 2
     assert "Messages could not be sent" not in client.get("/board/rows/").content.decode()
+
+
+# Email through a real SMTP conversation ---------------------------------------------------------
+
+
+@pytest.fixture
+def smtp(settings):
+    from notifications.email.fakes import FakeSMTP
+
+    with FakeSMTP() as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.NOTIFICATION_TRANSPORTS = {
+            **settings.NOTIFICATION_TRANSPORTS,
+            "email": "notifications.email.transport.EmailTransport",
+        }
+        yield server
+
+
+def test_email_goes_through_an_smtp_server_with_the_outbox_key_as_its_message_id(overdue, smtp):
+    _deliver(overdue.raised_at)
+    row = overdue.notifications.get(channel=Channel.EMAIL)
+    [sent] = smtp.messages
+    assert (sent["to"], sent["subject"], sent["message_id"]) == (
+        [row.address],
+        row.subject,
+        message_id(row),
+    )
+    assert row.body.splitlines()[0] in sent["body"]
+    assert _fresh(row).state == Delivery.SENT
+
+
+def test_an_address_the_mail_server_refuses_is_refused_not_retried_for_ever(overdue, smtp):
+    row = overdue.notifications.get(channel=Channel.EMAIL)
+    smtp.refuse.add(row.address)
+    _deliver(overdue.raised_at)
+    row = _fresh(row)
+    assert (row.state, row.refusals) == (Delivery.PENDING, 1)
+    assert "refused the address" in row.last_error
+    assert smtp.messages == []
+
+
+def test_email_url_sets_the_smtp_server():
+    import subprocess
+    import sys
+
+    code = (
+        "import django, os; django.setup(); from django.conf import settings as s; "
+        "print(s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS, s.NOTIFICATION_TRANSPORTS['email'])"
+    )
+    env = {
+        **__import__("os").environ,
+        "DJANGO_SETTINGS_MODULE": "homevisits.settings",
+        "SECRET_KEY": "t",
+        "EMAIL_URL": "smtp://user:pw@smtp.example.org:587/?tls=True",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == [
+        "smtp.example.org",
+        "587",
+        "True",
+        "notifications.email.transport.EmailTransport",
+    ]

@@ -2,6 +2,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Fieldset, Layout, Row, Submit
 from django import forms
 
+from schools.phones import uk
 from schools.validators import validate_phone_number
 
 from .models import DoorReason, RiskAssessment, Visit, VisitType
@@ -37,7 +38,7 @@ class StaffChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, user):
         mobile = getattr(getattr(user, "staff_profile", None), "mobile", "")
         name = user.get_full_name() or user.get_username()
-        return f"{name} ({mobile})" if mobile else f"{name} (no mobile recorded)"
+        return f"{name} ({uk(mobile)})" if mobile else f"{name} (no mobile recorded)"
 
 
 class VisitForm(forms.ModelForm):
@@ -101,7 +102,7 @@ class VisitForm(forms.ModelForm):
             assignments = list(self.instance.assignments.all())
             for index, assignment in enumerate(assignments[:2], start=1):
                 self.initial.setdefault(f"staff_{index}", assignment.user_id)
-                self.initial.setdefault(f"staff_{index}_mobile", assignment.mobile)
+                self.initial.setdefault(f"staff_{index}_mobile", uk(assignment.mobile))
             self.initial.setdefault("version", self.instance.version)
         else:
             self.fields["pupil"].queryset = pupils

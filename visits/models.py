@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from schools.models import Pupil, Role, School
-from schools.validators import validate_phone_number
+from schools.phones import PhoneField, uk
 
 
 class Purpose(models.TextChoices):
@@ -219,6 +219,22 @@ class Visit(models.Model):
             return self.extended_until
         return self.planned_start
 
+    def expected(self):
+        """The one clock (E1): (when staff are expected, "arrive" or "back"), for a watched visit.
+
+        Every screen and message counts "overdue" from this moment, the plan (or its extension),
+        not from the deadline: the deadline is this plus the school's tolerance or grace, the
+        moment the office is alerted.
+        """
+        if self.status in (Status.AUTHORISED, Status.ON_THE_WAY):
+            return self.expected_arrival(), "arrive"
+        return self.expected_back(), "back"
+
+    def overdue_minutes(self, now):
+        """Whole minutes past the expected moment (0 when not yet due)."""
+        expected, _ = self.expected()
+        return max(0, int((now - expected).total_seconds() // 60))
+
     def compute_deadline(self):
         """The next moment a missing check-in alerts the office (D1, E1), or (None, "").
 
@@ -261,11 +277,7 @@ class VisitStaff(models.Model):
 
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="assignments")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    mobile = models.CharField(
-        max_length=40,
-        validators=[validate_phone_number],
-        help_text="P13: the mobile carried on this visit.",
-    )
+    mobile = PhoneField(help_text="P13: the mobile carried on this visit.")
     position = models.PositiveSmallIntegerField(default=1)
 
     class Meta:
@@ -282,7 +294,7 @@ class VisitStaff(models.Model):
         verbose_name_plural = "staff on visits"
 
     def __str__(self):
-        return f"{self.user.get_full_name() or self.user} ({self.mobile})"
+        return f"{self.user.get_full_name() or self.user} ({uk(self.mobile)})"
 
 
 class RiskAssessment(models.Model):
@@ -469,8 +481,9 @@ class EventKind(models.TextChoices):
     CALL = "call", "Office call recorded"
     POLICE_CALLED = "police_called", "Police called (E2)"
     ESCALATION_RESOLVED = "escalation_resolved", "Alert resolved"
-    NOTIFICATION_SENT = "notification_sent", "Notification sent"
-    NOTIFICATION_FAILED = "notification_failed", "Notification failed"
+    NOTIFICATION_SENT = "notification_sent", "Message sent"
+    NOTIFICATION_DELIVERED = "notification_delivered", "Message delivered"
+    NOTIFICATION_FAILED = "notification_failed", "Message failed"
     SAFETY_REPORTED = "safety_reported", "Reported to the headteacher (D5)"
     MINUTES_SUBMITTED = "minutes_submitted", "Minutes submitted (A1)"
     DEBRIEF_RECORDED = "debrief_recorded", "Debrief recorded (A6)"

@@ -49,6 +49,7 @@ def staff_problems(*, school, staff):
     if len({u.pk for u in users}) != len(users):
         problems.append("The same person is named twice; name two different people (P3).")
     for user, mobile in staff:
+        mobile = str(mobile or "")
         name = user.get_full_name() or user.get_username()
         if not roles_at(user, school) & VISITING_ROLES:
             problems.append(f"{name} is not visiting staff at {school} (P3).")
@@ -277,3 +278,24 @@ def decision_blockers(*, visit, user):
         # Any reason will do here: this asks only whether their role may decide (P3).
         blockers = lone_decision_problems(visit=visit, user=user, lone_visit_reason="-")
     return blockers
+
+
+def backup_gap(visit):
+    """P15's spirit, E1: when the visit runs while the office is closed and nobody is on the
+    on-call rota to be alerted, a sentence saying so (or "" when someone is): the school is
+    told when it authorises the visit, so that it puts someone on call first."""
+    from schools.selectors import next_on_call_gap
+
+    school = visit.school
+    end = visit.expected_end + datetime.timedelta(
+        minutes=school.grace_minutes + school.escalation_step2_minutes
+    )
+    gap = next_on_call_gap(school, visit.planned_start, end, office_closed_only=True)
+    if gap is None:
+        return ""
+    start = timezone.localtime(gap[0])
+    return (
+        f"Nobody is on call from {start:%H:%M on %a %d %b}, while this visit runs and the "
+        "office is closed: if the staff were overdue then, no one would be alerted but the "
+        "headteacher. Put someone on the on-call rota (E1)."
+    )

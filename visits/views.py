@@ -11,9 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from escalation.access import may_record_code_word
+from escalation.access import may_respond as escalation_may_respond
+from escalation.responses import code_word_record
 from escalation.selectors import on_visit_alert, staff_today
-from escalation.services import code_word_record, may_record_code_word
-from escalation.services import may_respond as escalation_may_respond
 from safeguarding.services.minutes import has_record_after, minutes_offer
 from schools.selectors import planning_schools, pupils_for, visiting_staff_of
 
@@ -29,7 +30,7 @@ from .forms import (
     VisitForm,
 )
 from .models import Visit
-from .rules import RuleBroken, available_actions, decision_blockers
+from .rules import RuleBroken, available_actions, backup_gap, decision_blockers
 
 
 @login_required
@@ -261,12 +262,16 @@ def visit_decide(request, pk):
             form.add_error(None, error)
         else:
             messages.success(request, "Decision recorded.")
+            gap = backup_gap(visit) if data["decision"] == "approve" else ""
+            if gap:
+                messages.warning(request, gap)
             return redirect("queue")
     context = {
         "form": form,
         "visit": visit,
         "risk": getattr(visit, "risk_assessment", None),
         "blockers": decision_blockers(visit=visit, user=request.user),
+        "backup_gap": backup_gap(visit),
     }
     return render(request, "visits/decide.html", context)
 

@@ -6,16 +6,17 @@ log = logging.getLogger("homevisits.notifications")
 
 
 class LogTransport(Transport):
-    """No gateway: the message is written to the log, so a school without one still sees every
-    alert on the board and in the log."""
+    """No gateway set for this channel: the message is not sent, and the log says one would
+    have been, with nothing personal (no name, number, address or text: logs leave the
+    school's systems more easily than its database). The board still shows every alert; the
+    demo shows what each phone would have received through its fake gateways."""
 
     def send(self, notification):
         log.warning(
-            "%s to %s <%s>: %s | %s",
+            "No gateway for %s: message %s (%s) to person #%s not sent",
             notification.get_channel_display(),
-            notification.recipient_label,
-            notification.address,
+            notification.pk,
             notification.subject,
-            notification.body.replace("\n", " "),
+            notification.recipient_id or "-",
         )
         return ""

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from schools.models import Role
+from schools.phones import uk
 from schools.selectors import display_name, roles_at, schools_for
 from schools.validators import EARLIEST_YEAR, LATEST_YEAR, is_plausible_date
 from visits.rules import RuleBroken
@@ -140,7 +141,7 @@ def _staff(visit, *, with_mobiles):
             {
                 "name": display_name(user),
                 "job_title": profile.job_title if profile else "",
-                "mobile": assignment.mobile if with_mobiles else "",
+                "mobile": uk(assignment.mobile) if with_mobiles else "",
             }
         )
     return people

@@ -5,7 +5,7 @@ the visit's timeline. An illegal move raises `RuleBroken` (a ValidationError) wi
 the person; repeating a move that has already happened does nothing.
 
 planning.py: request, risk assessment, authorisation (P1-P16). checkins.py: on the day (D1-D6,
-E3). The escalation chain itself (E1-E3) is in escalation/services.py.
+E3). The escalation chain itself (E1-E3) is in escalation/ (services.py, responses.py).
 """
 
 from .checkins import (
@@ -17,6 +17,7 @@ from .checkins import (
     visit_extend,
     visit_leave,
     visit_need_help,
+    visit_safe_by_phone,
     visit_set_off,
 )
 from .planning import (
@@ -58,6 +59,7 @@ __all__ = [
     "visit_need_help",
     "visit_refuse",
     "visit_request_changes",
+    "visit_safe_by_phone",
     "visit_set_off",
     "visit_snapshot",
     "visit_submit",

@@ -48,10 +48,10 @@ def _guard(visit, by, now, action):
     _raise_if(check_in_problems(visit=visit, user=by, now=now, action=action))
 
 
-def _answer_alert(visit, *, by, now, what):
-    from escalation.services import overdue_resolve_on_check_in
+def _answer_alert(visit, *, by, now, what, whereabouts):
+    from escalation.responses import overdue_resolve_on_check_in
 
-    overdue_resolve_on_check_in(visit=visit, by=by, now=now, what=what)
+    overdue_resolve_on_check_in(visit=visit, by=by, now=now, what=what, whereabouts=whereabouts)
 
 
 def _position_data(position):
@@ -97,7 +97,7 @@ def visit_arrive(*, visit, by, position=None, now=None):
         arrived_at=now,
         **_seen(visit, by=by, now=now, position=position),
     )
-    _answer_alert(visit, by=by, now=now, what="arrived")
+    _answer_alert(visit, by=by, now=now, what="arrived", whereabouts="staying")
     return visit
 
 
@@ -128,7 +128,7 @@ def visit_extend(*, visit, by, minutes, reason, position=None, now=None):
         message=f"Extended by {minutes} minutes, to {local:%H:%M}: {reason}",
         data={"minutes": minutes, "until": until.isoformat(), **_position_data(position)},
     )
-    _answer_alert(visit, by=by, now=now, what=f"extended to {local:%H:%M}")
+    _answer_alert(visit, by=by, now=now, what=f"extended to {local:%H:%M}", whereabouts="staying")
     return visit
 
 
@@ -157,7 +157,7 @@ def visit_leave(*, visit, by, position=None, now=None):
         completed_at=now,
         **seen,
     )
-    _answer_alert(visit, by=by, now=now, what="left safely")
+    _answer_alert(visit, by=by, now=now, what="left safely", whereabouts="left")
     return visit
 
 
@@ -166,10 +166,50 @@ visit_complete = visit_leave
 
 
 @transaction.atomic
+def visit_safe_by_phone(*, visit, by, until, now=None):
+    """E1: the office reached the staff by phone: they are safe and staying until `until`.
+
+    Staff not yet recorded as arrived are recorded as arrived (they are there), and the watch
+    goes on until the agreed time: the next alert comes only if that is missed too.
+    """
+    now = now or timezone.now()
+    visit = _locked(visit)
+    _guard(visit, by, now, "extend" if visit.status == Status.ON_SITE else "leave")
+    if until <= now:
+        raise RuleBroken("The time they are staying until has passed: give a later time.")
+    local = timezone.localtime(until)
+    message = f"Reached by phone: safe, staying until {local:%H:%M}."
+    stamps = {"extended_until": until}
+    if visit.status != Status.ON_SITE:
+        return _move(
+            visit,
+            to=Status.ON_SITE,
+            kind=EventKind.ARRIVED,
+            by=by,
+            now=now,
+            message=message,
+            arrived_at=visit.arrived_at or now,
+            **stamps,
+        )
+    visit.extended_until = until
+    visit.save(update_fields=["extended_until", *visit.refresh_deadline()])
+    _event(
+        visit=visit,
+        kind=EventKind.EXTENDED,
+        by=by,
+        now=now,
+        from_status=visit.status,
+        message=message,
+        data={"until": until.isoformat(), "by_phone": True},
+    )
+    return visit
+
+
+@transaction.atomic
 def visit_cancel_at_door(*, visit, by, reason, note="", position=None, now=None):
     """D3-D6: the visit is called off at the door and staff leave; safety reasons go to the
     headteacher (D5) and a child at risk to the DSL (D6)."""
-    from escalation.services import safety_report
+    from escalation.responses import safety_report
 
     now = now or timezone.now()
     visit = _locked(visit)
@@ -197,11 +237,11 @@ def visit_cancel_at_door(*, visit, by, reason, note="", position=None, now=None)
         left_at=now,
         **_seen(visit, by=by, now=now, position=position),
     )
-    _answer_alert(visit, by=by, now=now, what="called the visit off at the door and left")
+    _answer_alert(
+        visit, by=by, now=now, what="called the visit off at the door and left", whereabouts="left"
+    )
     if reason in DoorReason.safety_reasons():
-        safety_report(
-            visit=visit, by=by, now=now, reason=text, child_at_risk=reason == DoorReason.CHILD_ALONE
-        )
+        safety_report(visit=visit, by=by, now=now, child_at_risk=reason == DoorReason.CHILD_ALONE)
     return visit
 
 

@@ -5,6 +5,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from schools.models import Role
+from schools.phones import e164
 from schools.selectors import roles_at
 
 from ..models import (
@@ -147,14 +148,15 @@ def visit_snapshot(visit):
 
 def _set_staff(*, visit, staff):
     """Replace the staff with `staff`, a list of (user, mobile); return whether it changed."""
-    before = [(a.user_id, a.mobile) for a in visit.assignments.all()]
-    after = [(user.pk, mobile.strip()) for user, mobile in staff]
+    # Compared in international form: "07700 900123" and "+447700900123" are one number.
+    before = [(a.user_id, e164(a.mobile)) for a in visit.assignments.all()]
+    after = [(user.pk, e164(mobile)) for user, mobile in staff]
     if before == after:
         return False
     visit.assignments.all().delete()
     VisitStaff.objects.bulk_create(
-        VisitStaff(visit=visit, user=user, mobile=mobile.strip(), position=index)
-        for index, (user, mobile) in enumerate(staff, start=1)
+        VisitStaff(visit=visit, user=user, mobile=number, position=index)
+        for index, ((user, _), (_, number)) in enumerate(zip(staff, after, strict=True), start=1)
     )
     return True
 
