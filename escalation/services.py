@@ -64,14 +64,26 @@ def event(esc, *, kind, by, now, message="", data=None):
 # --- Messages ----------------------------------------------------------------------------------
 
 
+# Stands for each row's own answer token while a message is written once per channel.
+_TOKEN = "ANSWERTOKENPLACEHOLDER"
+
+
 def alert_rows(esc, *, now, purpose, recipients):
     """Outbox rows (unsaved) for the alert's current step, one per person and channel, keyed
     `esc<pk>:<purpose>:<channel>:<address>` so a round written twice writes nothing twice."""
     render = messages.police if esc.at_police_step else messages.step1
+    # Written once for the texts (email, SMS, push say the same) and once for a call; each
+    # row then gets its own answer token.
+    written = {}
     rows = []
     for user, label, (channel, address) in recipients:
         token = secrets.token_urlsafe(16) if channel in ANSWERABLE else None
-        subject, body = render(esc, now=now, channel=channel, token=token)
+        kind = (channel == Channel.VOICE, bool(token))
+        if kind not in written:
+            written[kind] = render(esc, now=now, channel=channel, token=_TOKEN if token else None)
+        subject, body = written[kind]
+        if token:
+            body = body.replace(_TOKEN, token)
         rows.append(
             Notification.build(
                 key=f"esc{esc.pk}:{purpose}:{channel}:{address}",
@@ -249,6 +261,10 @@ def _new_overdue_alerts(visits, *, now, plans):
     whole sweep, so a storm of alerts does not look up the same people each time.
     """
     Visit.objects.filter(pk__in=[v.pk for v in visits]).update(next_deadline=None, deadline_kind="")
+    # One School object per school, so its calendar (office hours) is read once per batch.
+    schools = {}
+    for v in visits:
+        v.school = schools.setdefault(v.school_id, v.school)
     handled = _handled(visits)
     alerts = [
         Escalation(
