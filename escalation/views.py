@@ -56,7 +56,7 @@ def board_rows(request):
     if not request.user.is_authenticated:
         # A board left open past the session's end goes to the login page, not a broken swap.
         response = HttpResponse(status=204)
-        response["HX-Redirect"] = reverse("login") + "?next=" + reverse("board")
+        response["HX-Redirect"] = reverse("account_login") + "?next=" + reverse("board")
         return response
     _holds_board(request.user)
     return render(request, "escalation/_board_rows.html", _board_context(request, timezone.now()))

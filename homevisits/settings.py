@@ -72,6 +72,17 @@ INSTALLED_APPS = [
     "import_export",
     "django_htmx",
     "phonenumber_field",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.microsoft",
+    "allauth.socialaccount.providers.google",
+    "axes",
+    "csp",
+    "pgtrigger",
+    "accounts",
+    "audit",
     "schools",
     "visits",
     "notifications",
@@ -81,14 +92,27 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    # Signed out after SESSION_IDLE_MINUTES without a request (the live board keeps itself in).
+    "accounts.idle.IdleTimeoutMiddleware",
+    # Seniors and admins reach nothing but enrolment until they have a second factor.
+    "accounts.middleware.RequireSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # No copy of a page with personal data kept by the browser or a proxy.
+    "homevisits.browser_policy.NoStoreMiddleware",
+    # Who opened which visit, police sheet, schedule, pupil and file (audit/).
+    "audit.middleware.AccessLogMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "homevisits.urls"
@@ -103,6 +127,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
                 "schools.context_processors.roles",
                 "safeguarding.context_processors.records",
                 "escalation.context_processors.live_alerts",
@@ -142,7 +167,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 
 AUTHENTICATION_BACKENDS = [
+    # First, as django-axes asks: a locked account is refused before its password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 # Guardian's anonymous user is not needed: every page needs a login.
@@ -152,14 +180,82 @@ GUARDIAN_RENDER_403 = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": envint("PASSWORD_MIN_LENGTH", 12)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LOGIN_URL = "login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "account_login"
+
+# Accounts (accounts/): django-allauth. Accounts are made by the school, never by sign-up;
+# people sign in with their username or email; a second factor (an authenticator app, a passkey,
+# recovery codes) is required for the roles that read safeguarding records or give roles.
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_SESSION_REMEMBER = False
+# allauth's own throttles, by address; the lockout by username is django-axes's (below).
+ACCOUNT_RATE_LIMITS = {"login_failed": "20/m/ip,5/5m/key", "reset_password": "5/m/ip,3/m/key"}
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "homevisits")
+# Passkeys need HTTPS, except on a developer's own machine.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+# Sign-in through the school's own directory, so a leaver disabled by the school's IT loses
+# access here too: set the client id and secret of the app registered there (empty: not offered).
+SOCIALACCOUNT_PROVIDERS = {}
+if os.environ.get("MICROSOFT_CLIENT_ID"):
+    SOCIALACCOUNT_PROVIDERS["microsoft"] = {
+        "APPS": [
+            {
+                "client_id": os.environ["MICROSOFT_CLIENT_ID"],
+                "secret": os.environ.get("MICROSOFT_CLIENT_SECRET", ""),
+                "settings": {"tenant": os.environ.get("MICROSOFT_TENANT", "organizations")},
+            }
+        ]
+    }
+if os.environ.get("GOOGLE_CLIENT_ID"):
+    SOCIALACCOUNT_PROVIDERS["google"] = {
+        "APPS": [
+            {
+                "client_id": os.environ["GOOGLE_CLIENT_ID"],
+                "secret": os.environ.get("GOOGLE_CLIENT_SECRET", ""),
+            }
+        ],
+        "SCOPE": ["profile", "email"],
+    }
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_ONLY = False
+
+# Lockout (django-axes): by username, never by address, as a school's staff share one public
+# address; after AXES_FAILURE_LIMIT failures in a row the account waits AXES_COOLOFF_MINUTES.
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_MINUTES = envint("AXES_COOLOFF_MINUTES", 15)
+AXES_COOLOFF_TIME = AXES_COOLOFF_MINUTES / 60
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "login"
+AXES_LOCKOUT_TEMPLATE = "account/locked.html"
+AXES_VERBOSE = False
+# axes warns that a lockout by username alone can be dodged by changing address; that is the
+# point here (one school, one public address), and allauth throttles by address as well.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# Sessions on shared devices: signed out after this long idle, after a warning in the page; the
+# live board, while open, is exempt so an alert is never missed (accounts/idle.py).
+SESSION_IDLE_MINUTES = envint("SESSION_IDLE_MINUTES", 30)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
@@ -200,9 +296,52 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 10 * 60 * 60)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp): nothing inline, nothing from elsewhere; a script the
+# server writes into a page carries the request's nonce.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", "'nonce'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'"],
+        "manifest-src": ["'self'"],
+        "media-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# The phone's position is asked for by this site only (check-ins); nothing else of the device.
+PERMISSIONS_POLICY = {
+    "geolocation": ["self"],
+    "camera": [],
+    "microphone": [],
+    "payment": [],
+    "usb": [],
+    "interest-cohort": [],
+}
 
 # CSV exports hold pupils' and carers' free text: never let a cell run as a spreadsheet formula.
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+
+# Append-only tables (audit/): PostgreSQL's own triggers refuse an UPDATE or DELETE on every
+# timeline and audit table; they are installed by `migrate`, not written into other apps'
+# migrations.
+PGTRIGGER_MIGRATIONS = False
+PGTRIGGER_INSTALL_ON_MIGRATE = True
+
+# What one account can cause to be sent (django-ratelimit): concerns, alerts raised by hand,
+# test alerts, resets. Counted in the cache; per person, not per address.
+RATELIMIT_ENABLE = envbool("RATELIMIT_ENABLE", True)
+RATELIMIT_VIEW = "homevisits.views.ratelimited"
+SENDING_RATE = os.environ.get("SENDING_RATE", "30/h")
 
 # Celery: Redis when REDIS_URL is set; otherwise kombu's filesystem transport, which needs no
 # server, so `make run` works on a machine with only Python.
@@ -219,6 +358,22 @@ else:
         "processed_folder": str(BROKER_DIR / "processed"),
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
+    }
+# A cache every process shares (rate limits, allauth's throttles): Redis when there is one, else
+# files under var/ (the web server, the worker and beat of `make run` see the same counts).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ.get("CACHE_URL", REDIS_URL),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": os.environ.get("CACHE_DIR", str(BASE_DIR / "var" / "cache")),
+        }
     }
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
@@ -372,6 +527,19 @@ DEMO_INBOX_URL = os.environ.get("DEMO_INBOX_URL", "")
 # Links in notifications point here.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "homevisits@localhost")
+
+# Errors reach the maintainers when SENTRY_DSN is set (sentry-sdk, Django and Celery), with
+# personal data scrubbed before anything leaves (homevisits/sentry.py).
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from homevisits.sentry import init_sentry
+
+    init_sentry(
+        SENTRY_DSN,
+        environment=os.environ.get("SENTRY_ENVIRONMENT", "production"),
+        release=os.environ.get("SENTRY_RELEASE") or None,
+        traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0") or 0),
+    )
 
 LOGGING = {
     "version": 1,

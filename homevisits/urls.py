@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from escalation import views as escalation_views
@@ -13,9 +12,11 @@ admin.site.site_title = "homevisits admin"
 
 urlpatterns = [
     path("", visit_views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/profile/", school_views.my_profile, name="my-profile"),
+    # Sign-in, sign-out, password reset and change, second factors (django-allauth).
+    path("accounts/", include("accounts.urls")),
+    # The audit trail for the DSL and the headteacher.
+    path("audit/", include("audit.urls")),
     path("visits/", include("visits.urls")),
     path("pupils/", include("schools.urls")),
     path("board/", include("escalation.urls")),

@@ -13,6 +13,18 @@ from .factories import RISK_ANSWERS, PupilFactory, SchoolFactory, member, visit_
 MINUTE = datetime.timedelta(minutes=1)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache(settings, request):
+    """Each test counts rate limits and throttles from nothing, in a cache of its own (never
+    Redis's, which the Celery tests' broker shares)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": request.node.nodeid,
+        }
+    }
+
+
 @pytest.fixture
 def school(db):
     return SchoolFactory(name="Heather Avenue Infant School", slug="hai")

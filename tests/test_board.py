@@ -113,7 +113,7 @@ def test_board_left_open_after_the_session_ends_goes_to_the_login_page(client):
     response = client.get(reverse("board-rows"), headers={"HX-Request": "true"})
 
     assert response.status_code == 204
-    assert response["HX-Redirect"].startswith(reverse("login"))
+    assert response["HX-Redirect"].startswith(reverse("account_login"))
 
 
 def test_watchers_silent_for_a_minute_show_a_red_banner_on_the_board(client, office):

@@ -309,7 +309,7 @@ def test_a8_anonymous_visitor_is_sent_to_sign_in_on_every_visit_url_and_changes_
     wrong = []
     for tried, _, response, before, after in _try_every_url(client, visits):
         if response.status_code != 302 or not response["Location"].startswith(
-            reverse("login") + "?next="
+            reverse("account_login") + "?next="
         ):
             wrong.append(f"{tried}: {response.status_code}, not sent to sign in")
         if after != before:

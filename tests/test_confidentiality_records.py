@@ -329,7 +329,7 @@ def test_a8_anonymous_visitor_is_sent_to_sign_in_everywhere(client, record):
     for label, method, url, data in minutes_urls + concern_urls + pages:
         response = _send(client, method, url, data)
         if response.status_code != 302 or not response["Location"].startswith(
-            reverse("login") + "?next="
+            reverse("account_login") + "?next="
         ):
             wrong.append(f"{label}: {response.status_code}")
     assert wrong == []

@@ -319,7 +319,7 @@ def test_a8_anonymous_visitors_are_sent_to_sign_in_for_every_export(client, minu
     ]:
         response = client.get(url)
         assert response.status_code == 302
-        assert response["Location"].startswith(reverse("login") + "?next=")
+        assert response["Location"].startswith(reverse("account_login") + "?next=")
 
 
 def test_a8_exports_of_a_visit_without_minutes_or_of_an_unknown_copy_are_404(

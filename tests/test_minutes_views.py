@@ -212,12 +212,12 @@ def test_a8_signature_images_are_404_for_anyone_who_may_not_read(
 def test_anonymous_people_are_sent_to_sign_in(client, url, method, done_visit):
     response = getattr(client, method)(reverse(url, args=[done_visit.pk]))
     assert response.status_code == 302
-    assert response.url.startswith(reverse("login"))
+    assert response.url.startswith(reverse("account_login"))
 
 
 def test_anonymous_people_are_sent_to_sign_in_for_a_signature(client, done_visit):
     response = client.get(reverse("minutes-signature", args=[done_visit.pk, "staff"]))
-    assert response.status_code == 302 and response.url.startswith(reverse("login"))
+    assert response.status_code == 302 and response.url.startswith(reverse("account_login"))
 
 
 @pytest.mark.parametrize("who", ["dsl", "head", "slt"])

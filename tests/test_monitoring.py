@@ -311,7 +311,7 @@ def test_a9_anonymous_is_sent_to_log_in(client):
     for name in ("monitoring", "monitoring-export"):
         response = client.get(reverse(name))
         assert response.status_code == 302
-        assert response.url.startswith(reverse("login"))
+        assert response.url.startswith(reverse("account_login"))
 
 
 def test_a8_the_head_of_another_school_sees_their_own_school_never_this_one(

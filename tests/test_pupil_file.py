@@ -194,7 +194,7 @@ def test_anonymous_is_sent_to_log_in(client, pupil):
     url = reverse("pupil-file", args=[pupil.pk])
     response = client.get(url)
     assert response.status_code == 302
-    assert response.url.startswith(reverse("login"))
+    assert response.url.startswith(reverse("account_login"))
 
 
 def test_a2_visit_entries_show_status_purpose_and_the_reason_called_off_at_the_door(

@@ -164,7 +164,7 @@ def test_anonymous_is_sent_to_the_login_page(client, db):
     for name in ("push-subscribe", "push-unsubscribe"):
         response = _post(client, name, Browser("https://fcm.googleapis.com/x").to_json())
         assert response.status_code == 302
-        assert response["Location"].startswith(reverse("login"))
+        assert response["Location"].startswith(reverse("account_login"))
     response = client.get(reverse("push-key"))
     assert response.status_code == 302
     assert PushSubscription.objects.count() == 0

@@ -284,7 +284,7 @@ def test_a8_anonymous_visitor_is_sent_to_sign_in_on_every_rota_url(client, schoo
     for method, url, data in _urls(school, on_rota, dsl):
         response = client.get(url) if method == "get" else client.post(url, data)
         assert response.status_code == 302, url
-        assert response["Location"].startswith(reverse("login") + "?next="), url
+        assert response["Location"].startswith(reverse("account_login") + "?next="), url
     assert _state(school) == before
 
 

@@ -117,7 +117,7 @@ def _messages(response):
 
 
 def test_login_page_renders(client):
-    response = client.get(reverse("login"))
+    response = client.get(reverse("account_login"))
 
     assert response.status_code == 200
     assert "Sign in" in response.content.decode()
@@ -125,7 +125,7 @@ def test_login_page_renders(client):
 
 def test_signing_in_through_the_form_lands_the_office_on_the_live_board(client, office):
     response = client.post(
-        reverse("login"), {"username": "office", "password": "pw", "next": "/"}, follow=True
+        reverse("account_login"), {"username": "office", "password": "pw", "next": "/"}, follow=True
     )
 
     assert response.redirect_chain[-1][0] == reverse("board")
