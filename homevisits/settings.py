@@ -97,6 +97,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Control and bidi-override characters out of every form field, and a bound on its length.
+    "homevisits.cleaning.CleanInputMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -434,6 +436,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     # A7 reminders (safeguarding/tasks.py): late minutes, overdue actions, missing debriefs.
     # Safe to run often: each reminder's outbox key names the day, so it is sent once a day.
+    # The retention schedule (safeguarding/retention.py): once a night, a report first.
+    "records-retention": {
+        "task": "safeguarding.tasks.records_retention",
+        "schedule": 24 * 60 * 60.0,
+        "options": {"expires": 60 * 60},
+    },
     "records-remind": {
         "task": "safeguarding.tasks.records_remind",
         "schedule": 15 * 60.0,

@@ -8,7 +8,6 @@ Every export and every copy sent is on the minutes' audit trail.
 """
 
 import base64
-import csv
 import dataclasses
 import datetime
 import logging
@@ -21,6 +20,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
 
+from homevisits.csv_safe import csv_cell, csv_lines  # noqa: F401  (csv_cell: the exports use it)
 from schools.models import Role
 from schools.phones import uk
 from schools.selectors import display_name, roles_at, schools_for
@@ -56,7 +56,6 @@ EXPORT_LABELS = {
 SUMMARY_CHARS = 1000
 # Leeway for a clock a little ahead when someone records a copy they have just sent.
 CLOCK_SKEW = datetime.timedelta(minutes=5)
-CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 class ExportRefused(RuleBroken):
@@ -317,31 +316,10 @@ def cpoms_row(minutes):
     }
 
 
-def csv_cell(value):
-    """A cell a spreadsheet shows as text, never runs as a formula (OWASP CSV injection); for
-    every CSV the record is downloaded as (CPOMS rows, the monitoring figures)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int | float):
-        return value
-    text = str(value)
-    return "'" + text if text.startswith(CSV_FORMULA_STARTS) else text
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def cpoms_csv_lines(minutes_records):
     """The header and one line per minutes record, as text, for a streamed response."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CPOMS_FIELDS)
-    for minutes in minutes_records:
-        row = cpoms_row(minutes)
-        yield writer.writerow([csv_cell(row[name]) for name in CPOMS_FIELDS])
+    rows = (cpoms_row(minutes) for minutes in minutes_records)
+    yield from csv_lines(CPOMS_FIELDS, ([row[name] for name in CPOMS_FIELDS] for row in rows))
 
 
 def _for_cpoms(queryset):

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 
+from homevisits.csv_safe import csv_cell
 from schools.selectors import display_name, schools_for
 
 from ..forms import plausible_date_field
@@ -28,7 +29,6 @@ from ..selectors import (
     visit_list,
 )
 from ..services.concerns import may_read_all
-from ..services.exports import csv_cell
 
 CUSTOM = "custom"
 LIST_TITLES = {
