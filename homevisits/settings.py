@@ -11,6 +11,9 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Where `make run` keeps its database, broker, cache and files (VAR_DIR: another copy, e.g. the
+# soak benchmark's, beside the developer's own).
+VAR_DIR = Path(os.environ.get("VAR_DIR") or BASE_DIR / "var")
 
 
 def envbool(name, default):
@@ -142,7 +145,7 @@ WSGI_APPLICATION = "homevisits.wsgi.application"
 
 DATABASES = {
     "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}",
+        default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
         conn_max_age=envint("CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
@@ -164,8 +167,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # `make run` writes from the web server, the worker and beat at once: wait for the lock
     # rather than fail, and take it at the start of a transaction so two writers never deadlock.
+    # Write-ahead logging: readers (the board, the sweep's scan) never block the one writer,
+    # nor it them, so a write waits only for another write.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 
 AUTHENTICATION_BACKENDS = [
@@ -277,7 +286,7 @@ STORAGES = {
         )
     },
 }
-MEDIA_ROOT = BASE_DIR / "var" / "media"
+MEDIA_ROOT = VAR_DIR / "media"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -348,12 +357,14 @@ SENDING_RATE = os.environ.get("SENDING_RATE", "30/h")
 # Celery: Redis when REDIS_URL is set; otherwise kombu's filesystem transport, which needs no
 # server, so `make run` works on a machine with only Python.
 REDIS_URL = os.environ.get("REDIS_URL", "")
-BROKER_DIR = BASE_DIR / "var" / "broker"
+BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
 else:
     CELERY_BROKER_URL = "filesystem://"
+    # kombu's own, with each message written whole before a worker can see it (broker.py).
+    CELERY_BROKER_TRANSPORT = "homevisits.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
@@ -374,7 +385,7 @@ else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": os.environ.get("CACHE_DIR", str(BASE_DIR / "var" / "cache")),
+            "LOCATION": str(VAR_DIR / "cache"),
         }
     }
 CELERY_TIMEZONE = TIME_ZONE
@@ -386,7 +397,7 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # Reconnect to the broker every second, not on kombu's growing back-off (2, 4, ... 30 s): the
 # watch resumes within a sweep period of Redis answering again (homevisits/celery.py).
 CELERY_WORKER_CONSUMER = "homevisits.celery:Consumer"
-CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Two queues: "celery" for the watch (the sweep) and the rest, "outbox" for sending messages,
 # so a sweep never waits behind a slow gateway. Production runs a worker for each (-Q); a worker
 # started without -Q takes both, so no message is ever left without a sender.
@@ -402,11 +413,13 @@ OUTBOX_SEND_TIMEOUT = envint("OUTBOX_SEND_TIMEOUT", 5)
 # A message that cannot be sent is retried (1, 2, 4, then every 8 s) for this long, then marked
 # failed; by then the alert has repeated or moved on to other people.
 OUTBOX_GIVE_UP_SECONDS = envint("OUTBOX_GIVE_UP_SECONDS", 3600)
-# Senders per channel with messages due, each a thread of the sender task: a storm of texts at
-# 200 ms each needs several at once. SQLite takes one writer at a time, so one there.
+# Senders per channel with messages due, each a thread of the sender task: a gateway taking
+# 200 ms a request needs 7 at once for 2,000 texts a minute (1,000 visits due in one minute, two
+# office mobiles each); 8 leaves room for retries. Each holds a database connection while it
+# sends. SQLite takes one writer at a time, so one there.
 OUTBOX_THREADS_PER_CHANNEL = envint(
     "OUTBOX_THREADS_PER_CHANNEL",
-    1 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else 4,
+    1 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else 8,
 )
 # Time limits on every task: a soft limit raises in the task, a hard one replaces the process.
 # The sweep stops itself after two periods and a send after its timeout; these are backstops.
