@@ -46,3 +46,27 @@ def record(
         detail=detail,
         ip_address=_client_address(request) if request is not None else None,
     )
+
+
+def record_seen(action, *, request, seen):
+    """What the signed-in person was shown (audit/access_log.py): one row for each thing seen,
+    all written with one INSERT."""
+    user = request.user
+    name = user.get_username()[:150]
+    address = _client_address(request)
+    rows = [
+        AuditEvent(
+            action=action,
+            actor=user,
+            actor_name=name,
+            school_id=item.school_id,
+            pupil_id=item.pupil_id,
+            target_type=item.target_type,
+            target_id=item.target_id,
+            target_label=item.label[:200],
+            detail=item.detail,
+            ip_address=address,
+        )
+        for item in seen
+    ]
+    return AuditEvent.objects.bulk_create(rows)

@@ -136,6 +136,7 @@ TEMPLATES = [
                 "schools.context_processors.roles",
                 "safeguarding.context_processors.records",
                 "escalation.context_processors.live_alerts",
+                "audit.context_processors.audit_menu",
             ],
         },
     },
