@@ -219,7 +219,8 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_SESSION_REMEMBER = False
 # allauth's own throttles, by address; the lockout by username is django-axes's (below).
-ACCOUNT_RATE_LIMITS = {"login_failed": "20/m/ip,5/5m/key", "reset_password": "5/m/ip,3/m/key"}
+# The per-account limit sits above axes's lockout, so the lockout page (and an unlock) decides.
+ACCOUNT_RATE_LIMITS = {"login_failed": "20/m/ip,10/5m/key", "reset_password": "5/m/ip,3/m/key"}
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "homevisits")
@@ -259,6 +260,9 @@ AXES_COOLOFF_TIME = AXES_COOLOFF_MINUTES / 60
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "login"
+# allauth hands authenticate() username= or email=, never login=: this finds the account either
+# way, so an email and a username lock the same account.
+AXES_USERNAME_CALLABLE = "accounts.lockout.axes_username"
 AXES_LOCKOUT_TEMPLATE = "account/locked.html"
 AXES_VERBOSE = False
 # axes warns that a lockout by username alone can be dodged by changing address; that is the

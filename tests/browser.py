@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import time
 
 import pytest
 from django.db import connections
@@ -40,3 +41,32 @@ def browser_page(live_server):
         # ORM calls made inside Playwright's context open their own connection; close it
         # here, in that context, or it keeps the test database from being dropped.
         connections.close_all()
+
+
+CODE_STEP = "/accounts/2fa/authenticate/"
+
+
+def sign_in(page, live_server, user, password="pw"):
+    """Sign in through the real allauth form and, when the page asks for it, type the current
+    code of the person's authenticator app (tests/factories.py gives the seniors one).
+
+    `live_server` is pytest-django's fixture or its URL."""
+    from .factories import totp_code
+
+    base = getattr(live_server, "url", live_server)
+    page.goto(base + "/accounts/login/")
+    page.fill("#id_login", user.get_username())
+    page.fill("#id_password", password)
+    page.click("form[action='/accounts/login/'] button[type=submit]")
+    page.wait_for_load_state()
+    if CODE_STEP not in page.url:
+        return
+    for _ in range(2):
+        page.fill("#id_code", totp_code(user))
+        page.click("form[action='/accounts/2fa/authenticate/'] button[type=submit]")
+        page.wait_for_load_state()
+        if CODE_STEP not in page.url:
+            return
+        # A code is taken once: a second sign-in within the same 30 seconds waits for the next.
+        time.sleep(30 - time.time() % 30 + 0.5)
+    raise AssertionError("the second factor's code was refused")

@@ -25,6 +25,15 @@ def _fresh_cache(settings, request):
     }
 
 
+@pytest.fixture(autouse=True)
+def _superuser_has_a_second_factor(request):
+    """pytest-django's admin_user is a superuser, and every superuser needs a second factor."""
+    if "admin_user" in request.fixturenames:
+        from .factories import enrol_totp
+
+        enrol_totp(request.getfixturevalue("admin_user"))
+
+
 @pytest.fixture
 def school(db):
     return SchoolFactory(name="Heather Avenue Infant School", slug="hai")

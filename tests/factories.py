@@ -1,4 +1,5 @@
 import datetime
+import time
 
 import factory
 from django.contrib.auth import get_user_model
@@ -46,13 +47,53 @@ class UserFactory(factory.django.DjangoModelFactory):
             user=self, defaults={"mobile": "07700 900000" if extracted is None else extracted}
         )
 
+    @factory.post_generation
+    def second_factor(self, create, extracted, **kwargs):
+        # Superusers must have one (accounts/access.py); second_factor=False leaves it off.
+        if create and self.is_superuser and extracted is not False:
+            enrol_totp(self)
 
-def member(school, *roles, **user_kwargs):
-    """A person holding `roles` at `school`."""
-    user = UserFactory(**user_kwargs)
+
+def member(school, *roles, second_factor=None, **user_kwargs):
+    """A person holding `roles` at `school`. Those whose roles need a second factor get an
+    authenticator app (accounts/access.py), as they would have set one up before reaching any
+    page; second_factor=False leaves it off, True adds it to anyone."""
+    from accounts.access import SECOND_FACTOR_ROLES
+
+    user = UserFactory(second_factor=False if second_factor is False else None, **user_kwargs)
     for role in roles:
         Membership.objects.create(user=user, school=school, role=role)
+    needs = user.is_superuser or bool(set(roles) & SECOND_FACTOR_ROLES)
+    if second_factor or (second_factor is None and needs):
+        enrol_totp(user)
     return user
+
+
+def enrol_totp(user, secret=None):
+    """An active authenticator app (TOTP) for `user`, as allauth stores it."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import generate_totp_secret
+    from allauth.mfa.utils import encrypt
+
+    authenticator, _ = Authenticator.objects.get_or_create(
+        user=user,
+        type=Authenticator.Type.TOTP,
+        defaults={"data": {"secret": encrypt(secret or generate_totp_secret())}},
+    )
+    return authenticator
+
+
+def totp_code(user, *, at=None):
+    """The code `user`'s authenticator app shows now (or at the Unix time `at`)."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.utils import decrypt
+
+    from accounts.demo import current_code
+
+    authenticator = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
+    return current_code(
+        decrypt(authenticator.data["secret"]), at=at if at is not None else time.time()
+    )
 
 
 class PupilFactory(factory.django.DjangoModelFactory):
@@ -230,6 +271,8 @@ __all__ = [
     "UserFactory",
     "Visit",
     "member",
+    "enrol_totp",
+    "totp_code",
     "next_weekday_at",
     "visit_details",
 ]

@@ -12,12 +12,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _sign_in(page, base, user):
+    from .browser import sign_in
+
     page.context.clear_cookies()
-    page.goto(base + "/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", "pw")
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    sign_in(page, base, user)
 
 
 def test_a_visit_is_planned_assessed_authorised_and_scheduled_on_a_tablet(

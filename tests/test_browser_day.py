@@ -18,12 +18,10 @@ SHEFFIELD = {"latitude": 53.3006, "longitude": -1.4712, "accuracy": 30}
 
 
 def _sign_in(page, base, user):
+    from .browser import sign_in
+
     page.context.clear_cookies()
-    page.goto(base + "/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", "pw")
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    sign_in(page, base, user)
 
 
 def _visit_under_way(*, pupil, office, head, staff, start, end):

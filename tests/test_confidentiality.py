@@ -22,6 +22,7 @@ from visits.models import Authorisation, RiskAssessment, Status, Visit, VisitEve
 from .factories import (
     RISK_ANSWERS,
     UserFactory,
+    enrol_totp,
     member,
     record_debrief,
     visit_details,
@@ -530,6 +531,7 @@ def test_a8_gaining_an_oversight_role_gains_the_visit(client, school, visit, col
     assert client.get(detail).status_code == 404
 
     Membership.objects.create(user=colleague, school=school, role=Role.DSL)
+    enrol_totp(colleague)  # a DSL signs in with a second factor
 
     assert client.get(detail).status_code == 200
 

@@ -646,11 +646,9 @@ STUB_PUSH_MANAGER = """
 
 
 def _sign_in(page, base, user):
-    page.goto(base + "/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", "pw")
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    from .browser import sign_in
+
+    sign_in(page, base, user)
 
 
 @pytest.mark.browser

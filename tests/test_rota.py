@@ -28,7 +28,7 @@ from schools.models import (
 )
 from schools.selectors import next_on_call_gap, on_call_at, on_call_gaps
 
-from .factories import OnCallShiftFactory, UserFactory
+from .factories import OnCallShiftFactory, UserFactory, enrol_totp
 
 HOUR = datetime.timedelta(hours=1)
 
@@ -468,6 +468,7 @@ def test_e1_someone_at_two_schools_chooses_the_school(client, school, other_scho
     client.force_login(office)
     assert client.get(reverse("rota-home")).url == reverse("rota", args=[school.slug])
     Membership.objects.create(user=office, school=other_school, role=Role.HEADTEACHER)
+    enrol_totp(office)  # a headteacher signs in with a second factor
     page = client.get(reverse("rota-home"))
     assert page.status_code == 200
     assert reverse("rota", args=[other_school.slug]) in page.content.decode()

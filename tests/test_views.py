@@ -116,16 +116,20 @@ def _messages(response):
 # Landing pages ------------------------------------------------------------------------------
 
 
-def test_login_page_renders(client):
+def test_login_page_renders(client, school):
+    """The sign-in page is the site's own, and names the school of a one-school installation."""
     response = client.get(reverse("account_login"))
 
     assert response.status_code == 200
-    assert "Sign in" in response.content.decode()
+    page = response.content.decode()
+    assert "Sign in" in page and 'name="login"' in page and 'name="password"' in page
+    assert "Heather Avenue Infant School" in page
+    assert "Forgotten your password?" in page
 
 
 def test_signing_in_through_the_form_lands_the_office_on_the_live_board(client, office):
     response = client.post(
-        reverse("account_login"), {"username": "office", "password": "pw", "next": "/"}, follow=True
+        reverse("account_login"), {"login": "office", "password": "pw", "next": "/"}, follow=True
     )
 
     assert response.redirect_chain[-1][0] == reverse("board")

@@ -14,6 +14,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.access import needs_second_factor
+from accounts.demo import DEMO_TOTP_SECRET, enrol_demo_factor
 from safeguarding.services import concerns as concern_services
 from safeguarding.services import minutes as minutes_services
 from schools.calendar import office_closed_periods
@@ -182,6 +184,10 @@ class Command(BaseCommand):
         self.stdout.write(f"Sign in at /accounts/login/ with password '{DEMO_PASSWORD}' as:")
         for username, *_ in PEOPLE + OTHER_SCHOOL_PEOPLE:
             self.stdout.write(f"  {username:<10} {NOTES[username]}")
+        self.stdout.write(
+            "The seniors, admin and trust then give a code: the sign-in page shows it (DEBUG), "
+            f"or add the secret {DEMO_TOTP_SECRET} to an authenticator app."
+        )
 
 
 def load(*, now, stdout):
@@ -211,6 +217,11 @@ def load(*, now, stdout):
     trust = people["trust"]
     trust.is_staff = trust.is_superuser = True
     trust.save(update_fields=["is_staff", "is_superuser"])
+    # The seniors, the admins and the superuser must sign in with a second factor: the demo's
+    # authenticator app, its secret in the README, its current code on the sign-in page.
+    for user in people.values():
+        if needs_second_factor(get_user_model().objects.get(pk=user.pk)):
+            enrol_demo_factor(user)
     pupils = _pupils(hai, people, now=now)
     for plan in (_requests, _decisions, _past_visits, _on_the_day):
         plan(pupils, people, now=now)
