@@ -8,6 +8,7 @@ from django.contrib import admin
 from schools.selectors import schools_for
 from visits.admin import ReadOnlyMixin, _local
 
+from .access import RECORDS_ROLES, RETENTION_ROLES
 from .models import (
     Action,
     Addendum,
@@ -15,12 +16,16 @@ from .models import (
     ConcernEvent,
     CopySent,
     Debrief,
+    FileTransfer,
     Minutes,
     MinutesEvent,
+    RetentionRun,
+    RetentionSchedule,
     Signature,
 )
 from .services import READING_ROLES
 from .services.minutes import MINUTES_READING_ROLES
+from .services.retention import retention_schedule_update
 
 
 class _ReadersOnlyMixin:
@@ -125,3 +130,55 @@ class ActionAdmin(_ReadersOnlyMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ("status", "school")
     list_select_related = ("pupil", "owner", "school")
     exclude = ("description", "outcome")
+
+
+# --- Data-protection duties -----------------------------------------------------------------
+
+
+@admin.register(RetentionSchedule)
+class RetentionScheduleAdmin(_ReadersOnlyMixin, admin.ModelAdmin):
+    """Kept by the DSL and headteacher of the school (here or on the "Keeping records" page);
+    a change is on the audit trail either way (services/retention.py)."""
+
+    reading_roles = RETENTION_ROLES
+    list_display = ("school", *RetentionSchedule.PERIOD_FIELDS)
+    list_select_related = ("school",)
+    fields = ("school", *RetentionSchedule.PERIOD_FIELDS, "updated_by", "updated_at")
+    readonly_fields = ("school", "updated_by", "updated_at")
+
+    def has_add_permission(self, request, obj=None):
+        # Every school has one, made with the toolkit's defaults the first time it is needed.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or obj.school_id in {
+            school.pk for school in schools_for(request.user, roles=RETENTION_ROLES)
+        }
+
+    def save_model(self, request, obj, form, change):
+        values = {name: form.cleaned_data[name] for name in RetentionSchedule.PERIOD_FIELDS}
+        retention_schedule_update(
+            school=obj.school, by=request.user, values=values, request=request
+        )
+
+
+@admin.register(RetentionRun)
+class RetentionRunAdmin(_ReadersOnlyMixin, ReadOnlyMixin, admin.ModelAdmin):
+    reading_roles = RETENTION_ROLES
+    list_display = ("at", "school", "dry_run", "by", "counts")
+    list_filter = ("dry_run",)
+    list_select_related = ("school", "by")
+
+
+@admin.register(FileTransfer)
+class FileTransferAdmin(_ReadersOnlyMixin, ReadOnlyMixin, admin.ModelAdmin):
+    reading_roles = RECORDS_ROLES
+    list_display = ("created_at", "school", "pupil", "receiving_school", "status", "collected_at")
+    list_filter = ("status",)
+    list_select_related = ("school", "pupil")
+    exclude = ("token_hash",)

@@ -129,3 +129,4 @@ from .minutes_models import (  # noqa: E402,F401  (models of this app, kept in t
     Signature,
     SignerRole,
 )
+from .models_records import FileTransfer, RetentionRun, RetentionSchedule  # noqa: E402,F401

@@ -1,6 +1,6 @@
 """Every area's URLs, each listed beside its views (safeguarding/views/<area>.py)."""
 
-from .views import actions, concerns, exports, minutes, monitoring, pupil_file
+from .views import actions, concerns, exports, minutes, monitoring, pupil_file, records
 
 urlpatterns = [
     *concerns.urlpatterns,
@@ -9,4 +9,5 @@ urlpatterns = [
     *pupil_file.urlpatterns,
     *monitoring.urlpatterns,
     *actions.urlpatterns,
+    *records.urlpatterns,
 ]
