@@ -280,7 +280,9 @@
 
   // Resolves {status, data}; rejects {offline: true} when the network is down and
   // {signedOut: true} when the answer is not ours (a login page after the session ended).
-  function postJSON(url, body) {
+  // A `background` request is the page's own refresh, not the person: it must not keep a
+  // session alive on a tablet left on this page (accounts/idle.py).
+  function postJSON(url, body, background) {
     if (navigator.onLine === false) {
       return Promise.reject({ offline: true });
     }
@@ -292,11 +294,11 @@
       method: "POST",
       credentials: "same-origin",
       signal: controller ? controller.signal : undefined,
-      headers: {
+      headers: Object.assign({
         "Content-Type": "application/json",
         "X-CSRFToken": csrfToken,
         "X-Requested-With": "fetch",
-      },
+      }, background ? { "X-Background-Request": "1" } : {}),
       body: JSON.stringify(body),
     }).then(
       function (response) {
@@ -355,7 +357,7 @@
     if (names.length) {
       setStatus("saving", "Saving…");
     }
-    inFlight = postJSON(page.urls.save, { changes: changes })
+    inFlight = postJSON(page.urls.save, { changes: changes }, !names.length)
       .then(function (answer) {
         offline = false;
         if (answer.status !== 200) {
