@@ -7,14 +7,22 @@ another matter: see visits/admin.py (A8 holds for everyone, superusers included)
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV
 
+from .admin_forms import MembershipForm, UserAddForm, UserChangeForm
 from .models import (
     CalendarChange,
     Carer,
@@ -23,12 +31,14 @@ from .models import (
     OnCallShift,
     Pupil,
     Role,
+    RoleRequest,
     School,
     StaffProfile,
     Term,
 )
 from .resources import CarerResource, PupilResource
-from .selectors import schools_for
+from .roles import RoleRefused, password_reset_send, role_give, role_remove
+from .selectors import display_name, schools_for
 
 User = get_user_model()
 
@@ -87,10 +97,24 @@ class AdministeredSchoolFilter(admin.RelatedFieldListFilter):
         return field.get_choices(include_blank=False, ordering=ordering, limit_choices_to=limit)
 
 
+def _refuse_nul(request):
+    """A 400 for a changelist asked with a NUL character in its query (a filter, the search):
+    PostgreSQL cannot hold one, and the page would fail with a server error."""
+    if any("\x00" in value for values in request.GET.lists() for value in values[1]):
+        return HttpResponseBadRequest(
+            "This address has a character that cannot be searched for (a NUL). Remove it and "
+            "try again."
+        )
+    return None
+
+
 class _SchoolScopedAdmin:
     """Rows of the schools the user administers only (all of them for a superuser)."""
 
     school_lookup = "school"  # the path from the model to its school
+
+    def changelist_view(self, request, extra_context=None):
+        return _refuse_nul(request) or super().changelist_view(request, extra_context)
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
@@ -238,22 +262,70 @@ class StaffProfileInline(admin.StackedInline):
     verbose_name_plural = "staff profile (mobile and vehicle, P12, P13)"
 
 
+def _form_for(form, request):
+    """`form` told who is giving the role (MembershipForm.by), for this request only."""
+    return type(form.__name__, (form,), {"by": request.user})
+
+
 class MembershipInline(_SchoolScopedAdmin, admin.TabularInline):
-    """A school admin sees and gives roles at their own schools only."""
+    """A school admin sees and gives roles at their own schools only; a role given is shown,
+    never changed; a DSL, deputy DSL or headteacher role waits for approval (A8)."""
 
     model = Membership
+    form = MembershipForm
     extra = 1
     fields = ("school", "role")
     verbose_name_plural = "roles at schools"
 
+    def get_formset(self, request, obj=None, **kwargs):
+        kwargs["form"] = _form_for(self.form, request)
+        return super().get_formset(request, obj, **kwargs)
+
+
+def _tell_given(model_admin, request, given):
+    """The admin's message for what role_give returned: a role given, or a request waiting."""
+    if isinstance(given, RoleRequest):
+        model_admin.message_user(
+            request,
+            f"{given.get_role_display()} for {display_name(given.user)} at {given.school} "
+            "reads safeguarding records: it waits for a second person's approval (the "
+            "headteacher, or the trust's admin for the headteacher role). The school's DSL and "
+            "headteacher have been told. Follow it on the page Roles waiting for approval (A8).",
+            messages.WARNING,
+        )
+
+
+def _send_reset(model_admin, request, user):
+    try:
+        password_reset_send(user=user, by=request.user, request=request)
+    except RoleRefused as refusal:
+        model_admin.message_user(request, " ".join(refusal.messages), messages.ERROR)
+        return False
+    model_admin.message_user(
+        request,
+        f"A link to set their own password was sent to {display_name(user)} at {user.email}.",
+    )
+    return True
+
 
 admin.site.unregister(User)
 
+# A8: nobody sets or sees another person's password here, superusers included: they are sent a
+# link to set their own (password_reset). A person changes their own on the password change page.
 # What a school admin may set on a person: never superuser status, groups or permissions.
 SCHOOL_ADMIN_USER_FIELDSETS = (
-    (None, {"fields": ("username", "password")}),
+    (None, {"fields": ("username", "password_reset")}),
     ("Personal info", {"fields": ("first_name", "last_name", "email")}),
     ("Access", {"fields": ("is_active", "is_staff")}),
+    ("Important dates", {"fields": ("last_login", "date_joined")}),
+)
+SUPERUSER_USER_FIELDSETS = (
+    (None, {"fields": ("username", "password_reset")}),
+    ("Personal info", {"fields": ("first_name", "last_name", "email")}),
+    (
+        "Permissions",
+        {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+    ),
     ("Important dates", {"fields": ("last_login", "date_joined")}),
 )
 
@@ -267,6 +339,19 @@ class UserAdmin(DjangoUserAdmin):
     """
 
     inlines = (StaffProfileInline, MembershipInline)
+    form = UserChangeForm
+    add_form = UserAddForm
+    add_fieldsets = (
+        (
+            None,
+            {
+                "fields": ("username", "first_name", "last_name", "email"),
+                "description": "No password: the new person is emailed a link to set their own, "
+                "so nobody else ever knows it (A8).",
+            },
+        ),
+    )
+    actions = ["send_password_reset"]
     list_display = ("username", "first_name", "last_name", "email", "roles", "is_active")
     list_filter = (
         "is_active",
@@ -294,9 +379,101 @@ class UserAdmin(DjangoUserAdmin):
         return [f for f in self.list_filter if f != "is_superuser"]
 
     def get_fieldsets(self, request, obj=None):
-        if obj is not None and not request.user.is_superuser:
+        if obj is None:
+            return self.add_fieldsets
+        if not request.user.is_superuser:
             return SCHOOL_ADMIN_USER_FIELDSETS
-        return super().get_fieldsets(request, obj)
+        return SUPERUSER_USER_FIELDSETS
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "password_reset")
+
+    def changelist_view(self, request, extra_context=None):
+        return _refuse_nul(request) or super().changelist_view(request, extra_context)
+
+    @admin.display(description="password")
+    def password_reset(self, user):
+        if user.pk is None:
+            return "–"
+        url = reverse("admin:auth_user_send_reset", args=[user.pk])
+        return format_html(
+            'Nobody sets another person\'s password (A8). <a href="{}">Send a password reset '
+            "link</a>: they set their own. Your own password: change it on the password change "
+            "page.",
+            url,
+        )
+
+    def get_urls(self):
+        send_reset = self.admin_site.admin_view(self.send_reset_view)
+        return [
+            path("<id>/send-reset/", send_reset, name="auth_user_send_reset"),
+            *super().get_urls(),
+        ]
+
+    def send_reset_view(self, request, id):
+        """The button for one person: confirm, then send the link (POST)."""
+        user = self.get_object(request, unquote(id))
+        if user is None:
+            raise Http404("No such person.")
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        if request.method == "POST":
+            _send_reset(self, request, user)
+            return redirect("admin:auth_user_change", user.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Send a password reset link",
+            "person": user,
+            "opts": self.opts,
+        }
+        return TemplateResponse(request, "admin/auth/user/send_reset.html", context)
+
+    @admin.action(description="Send a password reset link")
+    def send_password_reset(self, request, queryset):
+        for user in queryset:
+            if self.has_change_permission(request, user):
+                _send_reset(self, request, user)
+            else:
+                self.message_user(
+                    request,
+                    f"{display_name(user)} also works at a school you do not administer: the "
+                    "trust's admin sends their link (A8).",
+                    messages.ERROR,
+                )
+
+    def user_change_password(self, request, id, form_url=""):
+        # A8: nobody sets another person's password, superusers included; one's own is changed
+        # on the password change page, which asks for the current one.
+        if str(request.user.pk) == str(unquote(id)):
+            return redirect("account_change_password")
+        raise PermissionDenied
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not change:
+            _send_reset(self, request, form.instance)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        # Roles go through schools/roles.py: given, or asked for, and taken away on the record.
+        formset.save(commit=False)
+        for membership in formset.deleted_objects:
+            role_remove(membership=membership, by=request.user, request=request)
+        given = []
+        for membership in formset.new_objects:
+            result = role_give(
+                user=form.instance,
+                school=membership.school,
+                role=membership.role,
+                by=request.user,
+                request=request,
+            )
+            if isinstance(result, Membership):
+                given.append(result)
+            _tell_given(self, request, result)
+        # The admin's history names only the roles given, not those waiting.
+        formset.new_objects = given
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and not may_change_user(request, obj):
@@ -317,25 +494,78 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(_SchoolScopedAdmin, admin.ModelAdmin):
+    """Roles are given (or asked for) and taken away through schools/roles.py, never changed:
+    moving a role to someone else, or turning an office role into a DSL one, would skip the
+    rules of giving it (A8). To change one, delete it and add the new one."""
+
+    form = MembershipForm
     list_display = ("user", "school", "role")
     list_filter = (("school", AdministeredSchoolFilter), "role")
     search_fields = ("user__username", "user__first_name", "user__last_name", "user__email")
     list_select_related = ("user", "school")
     autocomplete_fields = ("user", "school")
 
-    def get_readonly_fields(self, request, obj=None):
-        # The signal that keeps A8's oversight groups right resyncs only the membership's
-        # current user: moving a role to someone else would leave the first person their access.
-        # To move a role, delete this one and add one for the other person.
-        if obj is not None:
-            return ("user",)
-        return ()
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = _form_for(self.form, request)
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        given = role_give(
+            user=obj.user, school=obj.school, role=obj.role, by=request.user, request=request
+        )
+        if isinstance(given, Membership):
+            obj.pk = given.pk
+            obj._state.adding = False
+        obj._given = given
+
+    def log_addition(self, request, obj, message):
+        if obj.pk is not None:  # a role waiting for approval is on the audit trail instead
+            return super().log_addition(request, obj, message)
+        return None
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if obj.pk is None:
+            _tell_given(self, request, obj._given)
+            return redirect("admin:schools_rolerequest_changelist")
+        return super().response_add(request, obj, post_url_continue)
+
+    def delete_model(self, request, obj):
+        role_remove(membership=obj, by=request.user, request=request)
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset.select_related("user", "school"):
+            role_remove(membership=membership, by=request.user, request=request)
 
     def scoped_choices(self, name, request, ids):
         if name == "user":
             # A role may be given to anyone who can sign in; the school is theirs to choose.
             return User.objects.filter(is_active=True)
         return super().scoped_choices(name, request, ids)
+
+
+@admin.register(RoleRequest)
+class RoleRequestAdmin(_SchoolScopedAdmin, admin.ModelAdmin):
+    """A8: the DSL, deputy DSL and headteacher roles asked for, and what was decided. Read
+    only: the headteacher (or the trust's admin) decides on the page Roles waiting for
+    approval, never here."""
+
+    list_display = ("role", "user", "school", "outcome", "asked_by", "asked_at", "decided_by")
+    list_filter = (("school", AdministeredSchoolFilter), "outcome", "role")
+    list_select_related = ("user", "school", "asked_by", "decided_by")
+    search_fields = ("user__username", "user__first_name", "user__last_name")
+    date_hierarchy = "asked_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(StaffProfile)
@@ -396,6 +626,31 @@ class _FileImportExportAdmin(_SchoolScopedAdmin, ImportExportModelAdmin):
         return {**super().get_import_resource_kwargs(request, **kwargs), "user": request.user}
 
 
+class YearGroupFilter(admin.SimpleListFilter):
+    """The year groups of the pupils listed. A value that is not one of them (a crafted
+    address) lists no pupil and never reaches the database."""
+
+    title = "year group"
+    parameter_name = "year_group"
+
+    def lookups(self, request, model_admin):
+        groups = (
+            model_admin.get_queryset(request)
+            .order_by("year_group")
+            .values_list("year_group", flat=True)
+            .distinct()
+        )
+        return [(group, group or "(none)") for group in groups]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if value not in {group for group, _ in self.lookup_choices}:
+            return queryset.none()
+        return queryset.filter(year_group=value)
+
+
 class CarerInline(admin.StackedInline):
     model = Carer
     extra = 0
@@ -407,7 +662,7 @@ class PupilAdmin(_FileImportExportAdmin):
     list_display = ("name", "upn", "school", "year_group", "key_worker", "flags")
     list_filter = (
         ("school", AdministeredSchoolFilter),
-        "year_group",
+        YearGroupFilter,
         "has_animals",
         "previous_aggression",
     )

@@ -3,14 +3,21 @@ import datetime
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.core.exceptions import ValidationError
+
+from homevisits.cleaning import BoundedFormMixin
 
 from .models import ClosureDay, OnCallShift, StaffProfile, Term
 from .phones import uk
 from .selectors import people_at
-from .validators import EARLIEST_YEAR, LATEST_YEAR, is_plausible_date
+from .validators import DateWindow
+
+# A school's calendar and rota are kept for the years around this one; a date ten years away
+# either way is a slip (2205 for 2025), not a term.
+CALENDAR_WINDOW = DateWindow("That date", back=10 * 366, ahead=10 * 366)
 
 
-class StaffProfileForm(forms.ModelForm):
+class StaffProfileForm(BoundedFormMixin, forms.ModelForm):
     class Meta:
         model = StaffProfile
         fields = ["mobile", "job_title", "vehicle_description", "vehicle_registration"]
@@ -26,7 +33,7 @@ class StaffProfileForm(forms.ModelForm):
 # same ones hold in the admin.
 
 
-class _CalendarEntryForm(forms.ModelForm):
+class _CalendarEntryForm(BoundedFormMixin, forms.ModelForm):
     """A row of `school`'s calendar or rota; saved with who and when (CalendarEntry.save_by)."""
 
     def __init__(self, *args, school, now, **kwargs):
@@ -39,9 +46,11 @@ class _CalendarEntryForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         for name, value in list(cleaned.items()):
-            when = value.date() if isinstance(value, datetime.datetime) else value
-            if isinstance(when, datetime.date) and not is_plausible_date(when):
-                self.add_error(name, f"Enter a date between {EARLIEST_YEAR} and {LATEST_YEAR}.")
+            if isinstance(value, datetime.date):
+                try:
+                    CALENDAR_WINDOW(value)
+                except ValidationError as error:
+                    self.add_error(name, error)
         return cleaned
 
     def save_by(self, *, by):

@@ -34,6 +34,12 @@ VISITING_ROLES = frozenset(
 )
 # E1, A7: the roles that keep the school's calendar and on-call rota (schools/access.py).
 CALENDAR_ROLES = frozenset({Role.HEADTEACHER, Role.OFFICE})
+# A8: the roles that read safeguarding records (concerns, minutes, the pupil's file). Given only
+# with a second person's approval (schools/roles.py), never by the school admin alone.
+APPROVAL_ROLES = frozenset({Role.DSL, Role.DEPUTY_DSL, Role.HEADTEACHER})
+# A8: the roles that see every pupil's known risks, social worker and carers' contacts; anyone
+# else sees them only for pupils they plan or go to see (schools/access.py).
+PUPIL_DETAIL_ROLES = OVERSIGHT_ROLES
 
 
 class LoneVisitPolicy(models.TextChoices):
@@ -169,6 +175,17 @@ class MembershipManager(models.Manager):
             raise TypeError("Ask a person's memberships: user.memberships.keeps_calendar().")
         return bool(all_roles(self.instance) & CALENDAR_ROLES)
 
+    def sees_role_requests(self):
+        """For the menu only, as `user.memberships.sees_role_requests`: whether the page of
+        roles waiting for approval is for this person (A8; the rule is schools/access.py
+        may_see_role_requests). Read from the roles the menu has already loaded: no query."""
+        from .selectors import all_roles
+
+        if not hasattr(self, "instance"):
+            raise TypeError("Ask a person's memberships: user.memberships.sees_role_requests().")
+        user = self.instance
+        return user.is_superuser or bool(all_roles(user) & {Role.HEADTEACHER, Role.SCHOOL_ADMIN})
+
 
 class Membership(models.Model):
     """A person's role at a school; a person may hold several roles at several schools."""
@@ -191,6 +208,72 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} – {self.get_role_display()} at {self.school}"
+
+
+class RoleRequestOutcome(models.TextChoices):
+    WAITING = "waiting", "Waiting for approval"
+    APPROVED = "approved", "Approved"
+    REFUSED = "refused", "Refused"
+
+
+class RoleRequest(models.Model):
+    """A8: a role that reads safeguarding records (APPROVAL_ROLES), asked for by one person and
+    given only when a second approves it (schools/roles.py). Kept after the decision: who asked,
+    who decided, when, and why a refusal."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="role_requests",
+        verbose_name="for",
+    )
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="role_requests")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    asked_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(
+        max_length=10,
+        choices=RoleRequestOutcome.choices,
+        default=RoleRequestOutcome.WAITING,
+        db_index=True,
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True, help_text="Why it was refused.")
+
+    class Meta:
+        ordering = ["-asked_at", "-pk"]
+        constraints = [
+            # One open question per person, school and role: asking twice is the same request.
+            models.UniqueConstraint(
+                fields=["user", "school", "role"],
+                condition=models.Q(outcome="waiting"),
+                name="one_waiting_role_request",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_role_display()} for {self.user} at {self.school}"
+
+    @property
+    def is_waiting(self):
+        return self.outcome == RoleRequestOutcome.WAITING
+
+    @property
+    def needs_trust_admin(self):
+        """A8: the headteacher approves, except the headteacher role itself, or where the
+        school has no headteacher but the person it is for (nobody approves their own role):
+        then the trust's admin (a superuser) does."""
+        if self.role == Role.HEADTEACHER:
+            return True
+        heads = Membership.objects.filter(
+            school_id=self.school_id, role=Role.HEADTEACHER, user__is_active=True
+        )
+        return not heads.exclude(user_id=self.user_id).exists()
 
 
 class StaffProfile(models.Model):

@@ -14,6 +14,8 @@ error. Without a user (the shell, a management command) every school may be name
 from django.core.exceptions import MultipleObjectsReturned, ValidationError
 from import_export import fields, resources, widgets
 
+from homevisits.csv_safe import FORMULA_STARTS, csv_cell
+
 from .models import Carer, Pupil, Role, School
 from .phones import e164, is_dialable, uk
 from .selectors import schools_for
@@ -97,6 +99,14 @@ class PupilByUPNWidget(widgets.ForeignKeyWidget):
         return Pupil.objects.filter(school__slug=(row or {}).get("school", ""))
 
 
+def _unescaped(text):
+    """A cell this app exported (quoted by csv_cell, because it would run as a formula) reads
+    back as it was, so an exported file imports unchanged."""
+    if text.startswith("'") and text[1:].lstrip(" ").startswith(FORMULA_STARTS):
+        return text[1:]
+    return text
+
+
 def _normalise_header(header):
     return str(header or "").strip().lower().replace(" ", "_")
 
@@ -126,8 +136,16 @@ class _SchoolFileResource(resources.ModelResource):
     def before_import_row(self, row, **kwargs):
         for key, value in row.items():
             if isinstance(value, str):
-                row[key] = value.replace("\r\n", "\n").strip()
+                row[key] = _unescaped(value.replace("\r\n", "\n").strip())
         self.school_for(row)
+
+    def export_field(self, field, instance, **kwargs):
+        # Every cell a spreadsheet would run as a formula starts with a quote (OWASP CSV
+        # injection). IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT alone catches only a leading "=",
+        # and drops it, so "+", "-", "@", tab and the rest ran as formulas in a pupil's known
+        # risks, a carer's name or address.
+        value = super().export_field(field, instance, **kwargs)
+        return csv_cell(value) if isinstance(value, str) else value
 
     def school_for(self, row):
         slug = row.get("school") or ""

@@ -44,6 +44,8 @@ SCHOOL_ADMIN_PERMISSIONS = {
     "schools": {
         "school": ("change", "view"),
         "membership": ("add", "change", "delete", "view"),
+        # A8: what they asked for, and what was decided; the headteacher decides, not them.
+        "rolerequest": ("view",),
         "staffprofile": ("add", "change", "view"),
         "pupil": ("add", "change", "view"),
         "carer": ("add", "change", "delete", "view"),

@@ -1,5 +1,5 @@
 from django.db.models.signals import post_delete, post_save, pre_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from .models import Membership
 from .services import membership_sync_oversight
@@ -24,3 +24,11 @@ def membership_changed(sender, instance, **kwargs):
     previous = getattr(instance, "_previous_user_id", None)
     if previous and previous != instance.user_id:
         membership_sync_oversight(user=type(instance.user).objects.get(pk=previous))
+
+
+# A8: a role was asked for, given, refused or taken away (schools/roles.py). Sent inside the
+# change's transaction with event= ("requested" | "granted" | "refused" | "removed"), school=,
+# user= (whose role), role=, by=, now=, key= (unique to this event: the outbox's key), about=
+# (the RoleRequest, or None), reason= (a refusal's). notifications/roles.py tells the school's
+# DSLs and headteacher, as schools may not import notifications (ARCHITECTURE.md).
+role_changed = Signal()

@@ -21,6 +21,11 @@ def _entry_urls(prefix, kind):
 urlpatterns = [
     path("", views.pupil_list, name="pupil-list"),
     path("<int:pk>/", views.pupil_detail, name="pupil-detail"),
+    # A8: roles that read safeguarding records wait for a second person's approval.
+    path("roles/", views.role_requests, name="role-requests"),
+    path("roles/<int:pk>/approve/", views.role_request_approve, name="role-request-approve"),
+    path("roles/<int:pk>/refuse/", views.role_request_refuse, name="role-request-refuse"),
+    path("roles/held/<int:pk>/remove/", views.role_remove, name="role-remove"),
     # The on-call rota (E1) and the school calendar (A7, E1): headteacher and office only.
     path("on-call/", views_calendar.rota_home, name="rota-home"),
     path("on-call/<slug:school>/", views_calendar.RotaView.as_view(), name="rota"),

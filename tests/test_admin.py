@@ -380,12 +380,30 @@ def test_user_page_gives_roles_at_schools_in_one_place(admin_client, visitor, ot
     assert visitor.groups.filter(pk=school_oversight_group(school=other_school).pk).exists()
 
 
-def test_membership_user_cannot_be_moved_to_someone_else(admin_client, visitor):
+def test_a8_membership_is_never_changed_neither_moved_nor_turned_into_another_role(
+    admin_client, visitor, other_school
+):
+    """A role is given (or asked for) and taken away, never changed: moving it to someone else
+    would leave the first person their access, and turning visiting staff into DSL would skip
+    the second person's approval (A8). The page shows the role; nothing on it can be saved."""
     membership = Membership.objects.get(user=visitor)
     page = admin_client.get(admin_url("schools.membership", "change", membership.pk))
     assert page.status_code == 200
-    assert "user" not in page.context["adminform"].form.fields
-    assert "school" in page.context["adminform"].form.fields
+    assert not {"user", "school", "role"} & set(page.context["adminform"].form.fields)
+    assert 'name="_save"' not in page.content.decode()
+
+    changed = admin_client.post(
+        admin_url("schools.membership", "change", membership.pk),
+        {"user": visitor.pk, "school": other_school.pk, "role": Role.DSL},
+    )
+
+    assert changed.status_code == 403
+    membership.refresh_from_db()
+    assert (membership.school_id, membership.role) == (
+        visitor.memberships.get().school_id,
+        "visiting_staff",
+    )
+    assert not Membership.objects.filter(user=visitor, role=Role.DSL).exists()
 
 
 def test_school_must_let_someone_authorise(admin_client, school):
@@ -834,13 +852,14 @@ def test_school_admin_adds_a_new_starter_with_a_role_at_their_school_only(
     a_admin_client, two_schools, school, other_school
 ):
     def add(username, at):
+        # A8: name, email and username, no password: the new person sets their own.
         return a_admin_client.post(
             admin_url("auth.user", "add"),
             {
                 "username": username,
-                "usable_password": "true",
-                "password1": "Zebra-Lamp-91",
-                "password2": "Zebra-Lamp-91",
+                "first_name": "Sam",
+                "last_name": "Starter",
+                "email": f"{username}@example.org",
                 "staff_profile-TOTAL_FORMS": "0",
                 "staff_profile-INITIAL_FORMS": "0",
                 "memberships-TOTAL_FORMS": "1",
@@ -862,6 +881,7 @@ def test_school_admin_adds_a_new_starter_with_a_role_at_their_school_only(
     assert added.status_code == 302
     starter = get_user_model().objects.get(username="starter-a")
     assert not starter.is_superuser
+    assert not starter.has_usable_password()  # nobody but them will know it (A8)
     assert list(starter.memberships.values_list("school", "role")) == [
         (school.pk, Role.VISITING_STAFF)
     ]
