@@ -3,6 +3,9 @@ import datetime
 from django import forms
 from django.utils import timezone
 
+from homevisits.cleaning import BoundedFormMixin
+from schools.validators import DateWindow
+
 from .models import CallOutcome, Whereabouts
 
 
@@ -20,7 +23,7 @@ def _until_today(value):
     return moment
 
 
-class WhereaboutsMixin(forms.Form):
+class WhereaboutsMixin(BoundedFormMixin, forms.Form):
     whereabouts = forms.ChoiceField(
         label="Where are the staff now?",
         choices=Whereabouts.choices,
@@ -66,12 +69,14 @@ class CallForm(WhereaboutsMixin):
         return data
 
 
-class PoliceCallForm(forms.Form):
+class PoliceCallForm(BoundedFormMixin, forms.Form):
     called_at = forms.DateTimeField(
         label="Police called at",
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text="Leave empty for now.",
+        # The service refuses a time ahead of now; an alert is dealt with within days.
+        validators=[DateWindow("The time the police were called", back=31, ahead=1)],
     )
     reference = forms.CharField(
         label="Police reference (incident number)", required=False, max_length=100
@@ -87,5 +92,21 @@ class ResolveForm(WhereaboutsMixin):
     )
 
 
-class PoliceStepForm(forms.Form):
+class PoliceStepForm(BoundedFormMixin, forms.Form):
     reason = forms.CharField(label="Why now?", required=False, max_length=500)
+
+
+class DrillForm(forms.Form):
+    """The school a drill is started at, as the board's button sends it: a crafted value (a
+    word, a list, a number past any id) is a form error, never a 500."""
+
+    school = forms.IntegerField(
+        min_value=1,
+        max_value=2**62,
+        error_messages={
+            "required": "Choose the school for the drill.",
+            "invalid": "Choose the school for the drill.",
+            "min_value": "Choose the school for the drill.",
+            "max_value": "Choose the school for the drill.",
+        },
+    )

@@ -11,14 +11,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from django_ratelimit.decorators import ratelimit
 
-from schools.models import School
+from homevisits.cleaning import SENDING, sending_rate
+from homevisits.views import ratelimited
+from schools.selectors import schools_for
 from visits.rules import RuleBroken
 from visits.selectors import schedule_schools
 
 from . import responses, selectors, services
 from .access import get_escalation_for, may_answer, may_start_drill, why_not
-from .forms import CallForm, PoliceCallForm, PoliceStepForm, ResolveForm
+from .forms import CallForm, DrillForm, PoliceCallForm, PoliceStepForm, ResolveForm
 
 
 def _board_context(request, now):
@@ -224,11 +227,18 @@ def escalation_resolve(request, pk):
 
 @login_required
 @require_POST
+# A drill texts and emails the office like a real alert: it counts towards what one person may
+# cause to be sent (settings.SENDING_RATE). Blocked here, not by an exception, as the refusal
+# page is ours (homevisits.views.ratelimited).
+@ratelimit(group=SENDING, key="user", rate=sending_rate, method="POST", block=False)
 def drill_start(request):
-    school_id = request.POST.get("school", "")
-    if not school_id.isdigit():
-        return HttpResponse("Choose the school for the drill.", status=400)
-    school = get_object_or_404(School, pk=school_id)
+    if request.limited:
+        return ratelimited(request, None)
+    form = DrillForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(" ".join(form.errors["school"]), status=400)
+    # A school the person holds no role at is one they may not know of (A8).
+    school = get_object_or_404(schools_for(request.user), pk=form.cleaned_data["school"])
     try:
         esc = responses.drill_start(school=school, by=request.user)
     except RuleBroken as error:

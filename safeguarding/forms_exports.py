@@ -3,10 +3,13 @@ safeguarding/services/exports.py: copy_sent_record."""
 
 from django import forms
 
+from homevisits.cleaning import BoundedFormMixin
+from schools.validators import DateWindow
+
 from .models import CopyMethod, CopyRecipient, CopyVersion
 
 
-class CopySentForm(forms.Form):
+class CopySentForm(BoundedFormMixin, forms.Form):
     version = forms.ChoiceField(
         label="Which copy",
         choices=CopyVersion.choices,
@@ -19,6 +22,8 @@ class CopySentForm(forms.Form):
     method = forms.ChoiceField(label="How", choices=CopyMethod.choices)
     sent_at = forms.DateTimeField(
         label="When it was sent",
+        # The service refuses a time ahead of now (A2).
+        validators=[DateWindow("When it was sent", back=5 * 366, ahead=1)],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
 

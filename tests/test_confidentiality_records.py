@@ -37,7 +37,20 @@ CHILD_VOICE = "I hide under the stairs when they shout"
 DISCUSSED = "Rent arrears and the bailiffs' letter"
 ACCOUNT = "Finger-shaped bruises on the upper arm"
 ADDENDUM = "The stepfather has moved back in"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def _png():
+    """A real drawing: a signature is decoded in full, not trusted on its first 8 bytes."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new("RGBA", (120, 40), (0, 0, 0, 0)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+PNG = _png()
 
 ON_VISIT = ["visitor", "partner"]
 SENIOR_READERS = ["dsl", "deputy", "head", "slt"]

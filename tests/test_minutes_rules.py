@@ -26,7 +26,19 @@ from visits.rules import RuleBroken
 from .conftest import make_visit
 from .factories import minutes_answers, record_debrief, write_minutes
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+def _png():
+    """A real drawing: a signature is decoded in full, not trusted on its first 8 bytes."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new("RGBA", (120, 40), (0, 0, 0, 0)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+PNG = _png()
 AFTER = datetime.timedelta(minutes=70)
 
 

@@ -2,8 +2,9 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Fieldset, Layout, Row, Submit
 from django import forms
 
+from homevisits.cleaning import BoundedFormMixin
 from schools.phones import uk
-from schools.validators import validate_phone_number
+from schools.validators import DateWindow, validate_phone_number
 
 from .models import DoorReason, RiskAssessment, Visit, VisitType
 from .services import DEFAULT_REPORTING, DETAIL_FIELDS, EXTENSION_MINUTES
@@ -25,11 +26,17 @@ def _as_yes_no(value):
     return {True: "yes", False: "no"}.get(value)
 
 
-def _when(label, required=False, help_text=""):
+# A visit is planned for the weeks ahead, and its record kept of what was arranged for it: a
+# date years away either way is a slip of the finger (or a crafted request), never a plan.
+VISIT_WINDOW_DAYS = 366
+
+
+def _when(label, required=False, help_text="", *, what=None):
     return forms.DateTimeField(
         label=label,
         required=required,
         help_text=help_text,
+        validators=[DateWindow(what or label, back=VISIT_WINDOW_DAYS, ahead=VISIT_WINDOW_DAYS)],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
 
@@ -41,8 +48,11 @@ class StaffChoiceField(forms.ModelChoiceField):
         return f"{name} ({uk(mobile)})" if mobile else f"{name} (no mobile recorded)"
 
 
-class VisitForm(forms.ModelForm):
+class VisitForm(BoundedFormMixin, forms.ModelForm):
     """The visit request. The rules are checked in full on submission, so a draft may be partial."""
+
+    # An address is a few lines; the other texts are notes (5,000 characters).
+    text_limits = {"address": 1_000}
 
     parent_could_come_to_school = _yes_no(
         "Could the parent come into school instead?", "P4: answer before asking for a home visit."
@@ -51,11 +61,16 @@ class VisitForm(forms.ModelForm):
         "Was the parent/carer told about the visit in advance?",
         "P8: if not, record the reason for an unannounced visit.",
     )
-    planned_start = _when("Planned start", required=True, help_text="P7")
-    expected_end = _when("Expected end", required=True, help_text="P7: when you will be back.")
-    parent_told_at = _when("When the parent/carer was told")
-    la_told_at = _when("Told by telephone at")
-    la_confirmed_at = _when("Confirmed by email/letter at")
+    planned_start = _when("Planned start", required=True, help_text="P7", what="The planned start")
+    expected_end = _when(
+        "Expected end",
+        required=True,
+        help_text="P7: when you will be back.",
+        what="The expected end",
+    )
+    parent_told_at = _when("When the parent/carer was told", what="When the parent was told")
+    la_told_at = _when("Told by telephone at", what="When the Local Authority was told")
+    la_confirmed_at = _when("Confirmed by email/letter at", what="When it was confirmed")
     staff_1 = StaffChoiceField(queryset=None, label="Member of staff going", help_text="P3")
     staff_1_mobile = forms.CharField(
         label="Their mobile on the visit",
@@ -191,7 +206,7 @@ class VisitForm(forms.ModelForm):
         }
 
 
-class RiskAssessmentForm(forms.ModelForm):
+class RiskAssessmentForm(BoundedFormMixin, forms.ModelForm):
     """P5: every yes/no question needs an answer; none is taken as "no" by default."""
 
     version = forms.IntegerField(widget=forms.HiddenInput)
@@ -251,7 +266,7 @@ class RiskAssessmentForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in RiskAssessment.ANSWER_FIELDS}
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(BoundedFormMixin, forms.Form):
     """An authoriser's decision (P1, P2, P3, P10)."""
 
     DECISIONS = [
@@ -286,7 +301,7 @@ class DecisionForm(forms.Form):
         self.helper.add_input(Submit("decide", "Record decision", css_class="btn-lg"))
 
 
-class CancelForm(forms.Form):
+class CancelForm(BoundedFormMixin, forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Why is it cancelled?")
 
     def __init__(self, *args, **kwargs):
@@ -309,7 +324,7 @@ class PositionFields(forms.Form):
         return {"lat": data["lat"], "lng": data["lng"], "accuracy": data.get("accuracy")}
 
 
-class ExtendForm(PositionFields):
+class ExtendForm(BoundedFormMixin, PositionFields):
     minutes = forms.TypedChoiceField(
         label="Extend by",
         choices=[(m, f"{m} minutes") for m in EXTENSION_MINUTES],
@@ -319,7 +334,7 @@ class ExtendForm(PositionFields):
     reason = forms.CharField(label="Why is it running longer? (D2)", max_length=500)
 
 
-class DoorForm(PositionFields):
+class DoorForm(BoundedFormMixin, PositionFields):
     reason = forms.ChoiceField(
         label="Why are you calling it off?", choices=DoorReason.choices, widget=forms.RadioSelect
     )

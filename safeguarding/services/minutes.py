@@ -8,11 +8,15 @@ overwrite each other. Submitted minutes never change again: corrections are adde
 
 import dataclasses
 import datetime
+import io
+import warnings
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from PIL import Image
 
+from homevisits.cleaning import clean_text
 from schools.calendar import school_days_after
 from schools.models import Role
 from schools.selectors import display_name, roles_at, staff_of
@@ -53,6 +57,10 @@ DEBRIEF_ROLES = {
 EDIT_AUDIT_EVERY = datetime.timedelta(minutes=10)
 MAX_SIGNATURE_BYTES = 300_000
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# A signature box drawn on a tablet or phone at up to three device pixels per CSS pixel.
+MAX_SIGNATURE_WIDTH, MAX_SIGNATURE_HEIGHT = 3_000, 1_500
+NOT_WRITABLE_YET = "Minutes can be written once staff have arrived (A1)."
+NOT_A_SIGNATURE = "The signature must be a PNG drawing of at most 300 KB."
 MAX_TEXT = 20_000
 MAX_PEOPLE = 20
 MAX_ACTIONS = 30
@@ -152,8 +160,10 @@ def _text(value, name):
     if "\x00" in value:
         # PostgreSQL stores no NUL character in text or JSON: refuse it with a reason.
         raise RuleBroken(f"{name}: contains a character that cannot be stored.")
+    # The autosave is JSON, not a form: the cleaning the forms get from the middleware is here.
+    value = clean_text(value)
     if len(value) > MAX_TEXT:
-        raise RuleBroken(f"{name}: at most {MAX_TEXT} characters.")
+        raise RuleBroken(f"{name}: at most {MAX_TEXT:,} characters.")
     return value
 
 
@@ -276,7 +286,7 @@ def minutes_start(*, visit, by, now=None):
     if not may_write_minutes(by, visit):
         raise RuleBroken("Minutes are written by the staff who made the visit (A1).")
     if visit.status not in WRITABLE_VISIT_STATES:
-        raise RuleBroken("Minutes can be written once staff have arrived (A1).")
+        raise RuleBroken(NOT_WRITABLE_YET)
     minutes, created = Minutes.objects.get_or_create(
         visit=visit,
         defaults={"started_by": by, "updated_by": by, "started_at": now, "updated_at": now},
@@ -363,8 +373,7 @@ def minutes_sign(*, minutes, by, signer_role, signer_name, png, now=None):
     signer_name = _text(signer_name, "signer's name").strip()[:200]
     if not signer_name:
         raise RuleBroken("Write the name of the person signing.")
-    if not png or not png.startswith(PNG_MAGIC) or len(png) > MAX_SIGNATURE_BYTES:
-        raise RuleBroken("The signature must be a PNG drawing of at most 300 KB.")
+    png = signature_png(png)
     Signature.objects.update_or_create(
         minutes=minutes,
         signer_role=signer_role,
@@ -383,6 +392,44 @@ def minutes_sign(*, minutes, by, signer_role, signer_name, png, now=None):
         message=f"{SignerRole(signer_role).label}: {signer_name}",
     )
     return minutes
+
+
+def signature_png(data):
+    """A3: the drawing as clean PNG bytes, or RuleBroken. The whole image is decoded (not its
+    first 8 bytes trusted) within bounds of size and dimensions, and drawn again into a new PNG:
+    what is kept, served and put in PDFs is pixels only, with no other chunk, text or profile."""
+    if not isinstance(data, bytes) or not data.startswith(PNG_MAGIC):
+        raise RuleBroken(NOT_A_SIGNATURE)
+    if len(data) > MAX_SIGNATURE_BYTES:
+        raise RuleBroken(NOT_A_SIGNATURE)
+    try:
+        with warnings.catch_warnings():
+            # A decompression bomb is an error here, not a warning.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
+                width, height = image.size
+                if not (0 < width <= MAX_SIGNATURE_WIDTH and 0 < height <= MAX_SIGNATURE_HEIGHT):
+                    raise RuleBroken(
+                        f"The signature is too big a picture: at most {MAX_SIGNATURE_WIDTH} by "
+                        f"{MAX_SIGNATURE_HEIGHT} pixels."
+                    )
+                image.load()
+                pixels = image.convert("RGBA")
+    except RuleBroken:
+        raise
+    except (
+        OSError,
+        SyntaxError,
+        ValueError,
+        EOFError,
+        Image.DecompressionBombWarning,
+        Image.DecompressionBombError,
+    ) as error:
+        raise RuleBroken(NOT_A_SIGNATURE) from error
+    clean = Image.frombytes("RGBA", pixels.size, pixels.tobytes())
+    out = io.BytesIO()
+    clean.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def submit_problems(minutes, *, today=None):

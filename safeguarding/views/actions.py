@@ -6,9 +6,9 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from homevisits.cleaning import local_next
 from schools.selectors import schools_for
 from visits.rules import RuleBroken
 
@@ -115,12 +115,7 @@ def action_done(request, pk):
             form.add_error(None, error)
         else:
             messages.success(request, "Action marked done (A7).")
-            after = request.POST.get("next", "")
-            if not url_has_allowed_host_and_scheme(
-                after, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-            ):
-                after = reverse("my-actions")
-            return redirect(after)
+            return redirect(local_next(request, request.POST.get("next"), reverse("my-actions")))
     if form.non_field_errors():
         messages.error(request, " ".join(form.non_field_errors()))
     return my_actions(request, status=400, forms={action.pk: form})

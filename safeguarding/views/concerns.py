@@ -6,7 +6,9 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django_ratelimit.decorators import ratelimit
 
+from homevisits.cleaning import SENDING, sending_rate
 from schools.selectors import pupils_for, schools_for, staff_of
 from visits.access import visible_visits
 from visits.rules import RuleBroken
@@ -38,7 +40,17 @@ def concern_list(request):
     return render(request, "safeguarding/concern_list.html", context)
 
 
+# Said on the form, over what was typed, when one person has caused too much to be sent.
+TOO_MANY = (
+    "You have sent a lot of messages in a short time, so this was not sent yet. What you wrote "
+    "is still here. If a child is in danger, phone 999 or the DSL now; otherwise try again in a "
+    "few minutes."
+)
+
+
 @login_required
+# Each concern texts and emails the DSL and deputies: one person's budget (SENDING_RATE).
+@ratelimit(group=SENDING, key="user", rate=sending_rate, method="POST", block=False)
 def concern_create(request):
     pupils = pupils_for(request.user)
     visit = None
@@ -47,7 +59,11 @@ def concern_create(request):
         visit = visible_visits(request.user).filter(pk=visit_id).first()
     initial = {"pupil": visit.pupil_id if visit else request.GET.get("pupil")}
     form = ConcernForm(request.POST or None, pupils=pupils, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    status = 400 if request.method == "POST" else 200
+    if request.method == "POST" and request.limited:
+        form.add_error(None, TOO_MANY)
+        status = 429
+    elif request.method == "POST" and form.is_valid():
         try:
             concern = services.concern_raise(
                 pupil=form.cleaned_data["pupil"],
@@ -60,7 +76,6 @@ def concern_create(request):
         else:
             messages.success(request, "Concern sent to the DSL and deputies (A5).")
             return redirect(concern)
-    status = 400 if request.method == "POST" else 200
     return render(
         request, "safeguarding/concern_form.html", {"form": form, "visit": visit}, status=status
     )
@@ -143,13 +158,19 @@ def concern_close(request, pk):
 
 @login_required
 @require_POST
+# The action's owner is texted and emailed: it counts towards the DSL's sending budget.
+@ratelimit(group=SENDING, key="user", rate=sending_rate, method="POST", block=False)
 def concern_action_add(request, pk):
     """A7: the DSL adds an action with an owner and a due date."""
     concern = get_concern_for(request.user, pk)
+    form = ActionForm(request.POST, staff=staff_of(concern.school))
+    if request.limited:
+        form.add_error(None, TOO_MANY)
+        return _detail(request, concern, status=429, action_form=form)
     return _act(
         request,
         concern,
-        form=ActionForm(request.POST, staff=staff_of(concern.school)),
+        form=form,
         form_name="action_form",
         act=lambda data: action_add_for_concern(concern=concern, by=request.user, **data),
         done="Action added; its owner is told (A7).",

@@ -18,7 +18,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from schools.selectors import display_name
 from visits.access import get_visit_for
@@ -202,18 +202,36 @@ def _edit_page(request, visit, minutes, *, status=200, problems=None, error=None
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def minutes_edit(request, pk):
+    """The tablet form. Opening it changes nothing: minutes not yet started are started by the
+    page's button (a POST), so a link followed by a browser's preloader, a crawler or a
+    mistaken tap writes no record and no audit row."""
     visit = _writer_visit(request, pk)
-    try:
-        minutes = service.minutes_start(visit=visit, by=request.user)
-    except RuleBroken as error:
-        context = {"visit": visit, "error": _refusal(error)}
-        return render(request, "safeguarding/minutes/not_yet.html", context, status=400)
+    minutes = _minutes_of(visit)
+    if minutes is None:
+        if request.method == "POST":
+            try:
+                service.minutes_start(visit=visit, by=request.user)
+            except RuleBroken as error:
+                return _not_yet(request, visit, error=_refusal(error))
+            return redirect("minutes-edit", pk=visit.pk)
+        if not service.may_write_now(request.user, visit):
+            return _not_yet(request, visit, error=service.NOT_WRITABLE_YET)
+        return _not_yet(request, visit, status=200)
+    if request.method == "POST":
+        # Already started (by the partner, or a second tap): the form, as a GET would show it.
+        return redirect("minutes-edit", pk=visit.pk)
     if minutes.is_submitted:
         messages.info(request, "These minutes are submitted: add an addendum to correct them.")
         return redirect("minutes-detail", pk=visit.pk)
     return _edit_page(request, visit, minutes)
+
+
+def _not_yet(request, visit, *, error=None, status=400):
+    """No minutes yet: the button that starts them, or why they cannot be started yet."""
+    context = {"visit": visit, "error": error}
+    return render(request, "safeguarding/minutes/not_yet.html", context, status=status)
 
 
 def _json_error(message, status=400):
@@ -228,6 +246,9 @@ def minutes_save(request, pk):
     visit = get_visit_for_minutes(request.user, pk)
     if not service.may_write_minutes(request.user, visit):
         return _json_error(NOT_WRITER, status=403)
+    if request.content_type != "application/json":
+        # A form post's body has been read as fields already (by the CSRF check): not a draft.
+        return _json_error("The draft did not arrive whole: not JSON.")
     try:
         body = json.loads(request.body or b"null")
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -263,11 +284,17 @@ def _signature_png(request):
             raise RuleBroken("The signature did not arrive whole.")
         image = body.get("image") or ""
         if not isinstance(image, str):
-            raise RuleBroken("The signature must be a PNG drawing.")
+            raise RuleBroken(service.NOT_A_SIGNATURE)
+        prefix, _, encoded = image.rpartition(",")
+        if prefix not in ("", "data:image/png;base64"):
+            raise RuleBroken(service.NOT_A_SIGNATURE)
+        # Decoded, no bigger than the service takes: refused before decoding, not after.
+        if len(encoded) > (service.MAX_SIGNATURE_BYTES + 2) // 3 * 4:
+            raise RuleBroken(service.NOT_A_SIGNATURE)
         try:
-            png = base64.b64decode(image.split(",", 1)[-1], validate=True)
+            png = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
-            raise RuleBroken("The signature must be a PNG drawing.") from None
+            raise RuleBroken(service.NOT_A_SIGNATURE) from None
         return body.get("signer_role"), body.get("signer_name"), png
     upload = request.FILES.get("image")
     png = upload.read(service.MAX_SIGNATURE_BYTES + 1) if upload else b""
@@ -309,7 +336,12 @@ def minutes_submit(request, pk):
     visit = _writer_visit(request, pk)
     minutes = _minutes_of(visit)
     if minutes is None:
-        raise Http404("No minutes to submit.")
+        # Submitted before anything was typed: started here (this is a POST), so the refusal
+        # below lists on the form what is missing.
+        try:
+            minutes = service.minutes_start(visit=visit, by=request.user)
+        except RuleBroken as error:
+            return _not_yet(request, visit, error=_refusal(error))
     try:
         service.minutes_submit(minutes=minutes, by=request.user)
     except RuleBroken as error:
