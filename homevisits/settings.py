@@ -307,8 +307,12 @@ SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
+# The healthchecks of the production stack ask over plain HTTP, inside it.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+# Lets the site's owner submit it to the browsers' HTTPS-only list (nothing is submitted here).
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
 # Tablets are shared in school offices: a session ends after a working day, not two weeks.
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 10 * 60 * 60)
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -385,7 +389,7 @@ if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": os.environ.get("CACHE_URL", REDIS_URL),
+            "LOCATION": os.environ.get("CACHE_URL") or REDIS_URL,
         }
     }
 else:

@@ -37,3 +37,30 @@ def test_compose_runs_the_watch_the_sender_beat_and_the_watchdog_restarting_each
     assert "beat" in commands["beat"]
     for name in ("web", "worker", "sender", "beat", "watchdog"):
         assert services[name]["restart"] == "unless-stopped", name
+
+
+def test_check_deploy_with_the_compose_files_settings_prints_no_warning():
+    """`manage.py check --deploy` (Django's production checklist) passes with exactly what the
+    compose file gives the app, a real secret key standing in for the operator's."""
+    import os
+    import subprocess
+    import sys
+
+    def value(text):
+        def default(match):
+            return match.group(3) if match.group(2) == ":-" else "set-by-the-operator"
+
+        return re.sub(r"\$\{([A-Z_]+)(:-|:\?)([^}]*)\}", default, str(text))
+
+    env = {name: value(text) for name, text in _compose()["x-env"].items()}
+    env["SECRET_KEY"] = "a-long-random-secret-of-the-operator-" + "x9Q!" * 10
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "WARNINGS" not in result.stdout + result.stderr
