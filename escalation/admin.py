@@ -59,7 +59,7 @@ class EscalationAdmin(_OwnSchoolsMixin, ReadOnlyMixin, admin.ModelAdmin):
     def raised_local(self, esc):
         return _local(esc.raised_at)
 
-    @admin.display(description="response (s)")
+    @admin.display(description="seconds to acknowledge")
     def acknowledged(self, esc):
         seconds = esc.response_seconds()
         return "–" if seconds is None else int(seconds)

@@ -63,7 +63,7 @@ class Escalation(models.Model):
         "visits.Visit", null=True, blank=True, on_delete=models.PROTECT, related_name="escalations"
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    is_drill = models.BooleanField(default=False)
+    is_drill = models.BooleanField("drill", default=False)
     # The missed deadline it was raised for (arrival or return); null for help and drills.
     deadline = models.DateTimeField(null=True, blank=True)
     step = models.PositiveSmallIntegerField(choices=Step.choices, default=Step.OFFICE)
@@ -80,16 +80,25 @@ class Escalation(models.Model):
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    acknowledged_how = models.CharField(max_length=20, choices=Answer.choices, blank=True)
-    # The police step is a new alert that someone must answer again (E2, E3).
-    police_acknowledged_at = models.DateTimeField(null=True, blank=True)
-    police_acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    acknowledged_how = models.CharField(
+        "acknowledged how", max_length=20, choices=Answer.choices, blank=True
     )
-    police_acknowledged_how = models.CharField(max_length=20, choices=Answer.choices, blank=True)
+    # The police step is a new alert that someone must answer again (E2, E3).
+    police_acknowledged_at = models.DateTimeField("police step answered at", null=True, blank=True)
+    police_acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="police step answered by",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    police_acknowledged_how = models.CharField(
+        "police step answered how", max_length=20, choices=Answer.choices, blank=True
+    )
     # Until someone answers, the current step's messages go again at this time, to one more
     # circle of people each time (services.repeat_batch); cleared once it is answered.
-    repeat_due_at = models.DateTimeField(null=True, blank=True)
+    repeat_due_at = models.DateTimeField("messages go again at", null=True, blank=True)
     rounds = models.PositiveSmallIntegerField(
         default=0, help_text="How many times the current step's messages have gone again."
     )
@@ -98,9 +107,9 @@ class Escalation(models.Model):
     )
     # When an unresolved step 1 becomes the police step (E2); read by the sweep, cleared once
     # step 2 is reached or the alert is resolved.
-    police_due_at = models.DateTimeField(null=True, blank=True)
-    police_step_at = models.DateTimeField(null=True, blank=True)
-    police_step_reason = models.TextField(blank=True)
+    police_due_at = models.DateTimeField("police step due at", null=True, blank=True)
+    police_step_at = models.DateTimeField("police step raised at", null=True, blank=True)
+    police_step_reason = models.TextField("why the police step was raised", blank=True)
     police_called_at = models.DateTimeField(null=True, blank=True)
     police_reference = models.CharField(max_length=100, blank=True)
     police_called_by = models.ForeignKey(
@@ -114,7 +123,7 @@ class Escalation(models.Model):
     whereabouts = models.CharField(max_length=10, choices=Whereabouts.choices, blank=True)
     # Why this alert's messages could not be queued, while they cannot (shown on the board and
     # the alert page; the sweep tries again, services.messages_retry).
-    messages_error = models.TextField(blank=True)
+    messages_error = models.TextField("why its messages could not be sent", blank=True)
 
     notifications = GenericRelation(
         Notification, content_type_field="about_type", object_id_field="about_id"
@@ -223,7 +232,7 @@ class TechnicalContact(models.Model):
     )
     name = models.CharField(max_length=200)
     mobile = PhoneField(help_text="Texted and called by the watchdog.")
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField("paged", default=True)
 
     class Meta:
         ordering = ["school", "name"]
@@ -244,7 +253,9 @@ class WatchdogOutage(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     recovery_paged_at = models.DateTimeField(null=True, blank=True)
     # "open" while the outage lasts, null after: unique, so two watchdogs never open two.
-    open_marker = models.CharField(max_length=4, null=True, blank=True, unique=True, default="open")
+    open_marker = models.CharField(
+        "still open", max_length=4, null=True, blank=True, unique=True, default="open"
+    )
 
     class Meta:
         ordering = ["-started_at"]

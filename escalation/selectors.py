@@ -1,16 +1,20 @@
 """Reads for the office's live board: a fixed number of queries however many visits are out."""
 
 import datetime
+import re
 
+from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
+from schools.models import Role
+from schools.selectors import display_name
 from visits.access import visible_visits
-from visits.models import Status, Visit
+from visits.models import EventKind, Status, Visit
 from visits.selectors import local_day_bounds, schedule_schools
 
 from .access import visible_escalations
-from .models import Escalation
+from .models import Escalation, Kind
 
 DUE_SOON = datetime.timedelta(minutes=15)
 
@@ -145,3 +149,138 @@ def messages_for_visit(visit):
             about_id__in=Escalation.objects.filter(visit=visit).values("pk"),
         )
     )
+
+
+# The police sheet (E2) -------------------------------------------------------------------------
+
+# A rule ID in brackets ("(D4)") means nothing to a 999 call-taker; it is left out of what is
+# read out, with the full stop it may carry, so that two sentences never meet as "(D4).."
+_RULE_ID = re.compile(r"\s*\((?:[PDEA][0-9]+(?:[,/ -]+[PDEA]?[0-9]+)*)\)")
+
+
+def spoken(text):
+    """`text` as it is read out on the phone: no rule IDs, no trailing full stop (the sheet puts
+    one sentence on each line, so nothing joins two stops)."""
+    return _RULE_ID.sub("", (text or "").strip()).strip().rstrip(".").strip()
+
+
+def _same(a, b):
+    return (
+        re.sub(r"[^a-z0-9]+", " ", a.lower()).strip()
+        == re.sub(r"[^a-z0-9]+", " ", b.lower()).strip()
+    )
+
+
+def known_risks(visit, risk):
+    """E2: each known risk once: the risk assessment's answers with their details, then what the
+    pupil's record adds that the assessment has not already said."""
+    pupil = visit.pupil
+    found = []
+
+    def add(label, details=""):
+        line = spoken(label)
+        details = spoken(details)
+        if details and not _same(details, line):
+            line = f"{line}: {details}"
+        if line and not any(_same(line, seen) or _same(spoken(label), seen) for seen in found):
+            found.append(line)
+
+    if risk is not None:
+        if risk.little_known:
+            add("Little is known about the family")
+        if risk.previous_aggression or pupil.previous_aggression:
+            add("Previous anger or aggression", risk.previous_aggression_details)
+        if risk.contentious_issues:
+            add("Contentious issues", risk.contentious_details)
+        if risk.animals or pupil.has_animals:
+            add("Animals at the home", risk.animals_details)
+    else:
+        if pupil.previous_aggression:
+            add("Previous anger or aggression")
+        if pupil.has_animals:
+            add("Animals at the home")
+    extra = spoken(pupil.known_risks)
+    if extra and not any(_same(extra, line) or extra.lower() in line.lower() for line in found):
+        found.append(extra)
+    return found
+
+
+def headteacher_contact(school):
+    """Who to tell (E2: "the headteacher is told") and the number to ring: the headteacher's
+    mobile, or the school office when none is recorded."""
+    User = get_user_model()
+    head = (
+        User.objects.filter(
+            is_active=True, memberships__school=school, memberships__role=Role.HEADTEACHER
+        )
+        .select_related("staff_profile")
+        .order_by("pk")
+        .first()
+    )
+    profile = getattr(head, "staff_profile", None) if head is not None else None
+    mobile = profile.mobile if profile is not None and profile.mobile else ""
+    if mobile:
+        return {"name": display_name(head), "number": mobile, "where": "mobile"}
+    return {
+        "name": display_name(head) if head is not None else "",
+        "number": school.office_phone or "",
+        "where": "school office",
+    }
+
+
+def police_sheet_times(esc):
+    """E2: the times the police ask for, in order: expected, alerted, each call, police step."""
+    times = []
+    expected = esc.expected_at()
+    if expected is not None:
+        what = "Expected to arrive" if esc.kind == Kind.ARRIVAL else "Expected back"
+        times.append((expected, what))
+    times.append((esc.raised_at, f"Alert raised: {spoken(esc.get_kind_display())}"))
+    calls = esc.events.filter(kind=EventKind.CALL).select_related("by").order_by("at", "pk")
+    for call in calls:
+        who = f" by {display_name(call.by)}" if call.by_id else ""
+        times.append((call.at, f"Call to the staff recorded{who}: {spoken(call.message)}"))
+    if esc.police_step_at is not None:
+        times.append((esc.police_step_at, "Police step raised"))
+    if esc.police_called_at is not None:
+        times.append((esc.police_called_at, "Police called"))
+    return times
+
+
+def last_position(visit):
+    """The last position staff sent, as numbers for the sheet and a geo: link (no map is
+    fetched: the sheet is printed and the page loads nothing from outside, CSP)."""
+    position = visit.last_position if visit is not None else None
+    if not isinstance(position, dict):
+        return None
+    try:
+        lat, lng = float(position["lat"]), float(position["lng"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    accuracy = position.get("accuracy")
+    return {
+        "lat": f"{lat:.5f}",
+        "lng": f"{lng:.5f}",
+        "geo": f"geo:{lat:.6f},{lng:.6f}",
+        "accuracy": round(float(accuracy)) if isinstance(accuracy, (int, float)) else None,
+    }
+
+
+def police_sheet(esc, *, now):
+    """Everything the caller reads out to 999 and needs beside them (E2), read once."""
+    visit = esc.visit
+    risk = getattr(visit, "risk_assessment", None) if visit is not None else None
+    return {
+        "esc": esc,
+        "visit": visit,
+        "staff": list(visit.assignments.all()) if visit else [],
+        "carers": list(visit.pupil.carers.all()) if visit else [],
+        "known_risks": known_risks(visit, risk) if visit else [],
+        "headteacher": headteacher_contact(esc.school),
+        "times": police_sheet_times(esc),
+        "position": last_position(visit),
+        "why": spoken(esc.police_step_reason) or spoken(esc.get_kind_display()),
+        # The one clock: overdue counted from when they were expected, as everywhere else.
+        "overdue_minutes": esc.overdue_minutes(now),
+        "now": now,
+    }

@@ -90,19 +90,7 @@ def escalation_detail(request, pk):
 def police_instructions(request, pk):
     """E2: one printable page in large type, to read out on the phone to 999."""
     esc = get_escalation_for(request.user, pk)
-    now = timezone.now()
-    visit = esc.visit
-    # The one clock: overdue counted from when they were expected, as everywhere else.
-    overdue = esc.overdue_minutes(now)
-    context = {
-        "esc": esc,
-        "visit": visit,
-        "staff": list(visit.assignments.all()) if visit else [],
-        "risk": getattr(visit, "risk_assessment", None) if visit else None,
-        "carers": list(visit.pupil.carers.all()) if visit else [],
-        "overdue_minutes": overdue,
-        "now": now,
-    }
+    context = selectors.police_sheet(esc, now=timezone.now())
     return render(request, "escalation/police.html", context)
 
 

@@ -64,20 +64,25 @@ class Notification(models.Model):
     )
     # What the message is about (an alert, a visit, a concern, an action), or nothing.
     about_type = models.ForeignKey(
-        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        ContentType,
+        verbose_name="about (kind of record)",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    about_id = models.PositiveBigIntegerField(null=True, blank=True)
+    about_id = models.PositiveBigIntegerField("about (record number)", null=True, blank=True)
     about = GenericForeignKey("about_type", "about_id")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    recipient_label = models.CharField(max_length=300)
+    recipient_label = models.CharField("to", max_length=300)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     address = models.CharField(max_length=254)
     subject = models.CharField(max_length=200)
     body = models.TextField()
-    is_drill = models.BooleanField(default=False)
+    is_drill = models.BooleanField("drill", default=False)
 
     state = models.CharField(
         max_length=10, choices=Delivery.choices, default=Delivery.PENDING, db_index=True
@@ -92,17 +97,17 @@ class Notification(models.Model):
     sending_since = models.DateTimeField(null=True, blank=True)
     # The sender (worker name) holding the row's lease; a sender that starts again takes back
     # what its dead self held (delivery.release_claims_of). Empty when no sender holds it.
-    claimed_by = models.CharField(max_length=100, blank=True)
+    claimed_by = models.CharField("held by the sender", max_length=100, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     # Times the gateway refused it outright (a 4xx): given up after delivery.MAX_REFUSALS.
     refusals = models.PositiveSmallIntegerField(default=0)
     sent_at = models.DateTimeField(null=True, blank=True)
     # The gateway's own id for the message, once it accepted it.
-    provider_ref = models.CharField(max_length=100, blank=True)
+    provider_ref = models.CharField("provider's reference", max_length=100, blank=True)
     last_error = models.TextField(blank=True)
     # What the provider last reported by its callback ("delivered", "no answer", ...), and when.
-    provider_status = models.CharField(max_length=60, blank=True)
-    status_at = models.DateTimeField(null=True, blank=True)
+    provider_status = models.CharField("provider's last report", max_length=60, blank=True)
+    status_at = models.DateTimeField("reported at", null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     # The message's own link to answer it (/a/<token>), for messages that ask for an answer:
     # random, so a link cannot be guessed from another, and used once (answered_at).
@@ -171,12 +176,12 @@ class PushSubscription(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions"
     )
     endpoint = models.URLField(max_length=2000, unique=True)
-    p256dh = models.CharField(max_length=200)
-    auth = models.CharField(max_length=100)
+    p256dh = models.CharField("browser's public key", max_length=200)
+    auth = models.CharField("browser's secret", max_length=100)
     # What the browser said it is, to tell one device from another on the person's page.
-    user_agent = models.CharField(max_length=300, blank=True)
+    user_agent = models.CharField("browser", max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField("last delivered at", null=True, blank=True)
 
     class Meta:
         ordering = ["user", "created_at"]

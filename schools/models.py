@@ -70,16 +70,21 @@ class School(models.Model):
 
     # P1: which roles may authorise a visit.
     headteacher_may_authorise = models.BooleanField(
-        default=True, help_text="P1: the Principal/Headteacher may authorise visits."
+        "the headteacher may authorise",
+        default=True,
+        help_text="P1: the Principal/Headteacher may authorise visits.",
     )
     dsl_may_authorise = models.BooleanField(
-        default=True, help_text="P1: the DSL and deputy DSLs may authorise visits."
+        "the DSL may authorise",
+        default=True,
+        help_text="P1: the DSL and deputy DSLs may authorise visits.",
     )
     slt_may_authorise = models.BooleanField(
-        default=True, help_text="P1: members of SLT may authorise visits."
+        "SLT may authorise", default=True, help_text="P1: members of SLT may authorise visits."
     )
     # P3: whether a lone visit may ever be approved, and by whom.
     lone_visit_policy = models.CharField(
+        "who may allow a lone visit",
         max_length=20,
         choices=LoneVisitPolicy.choices,
         default=LoneVisitPolicy.DSL_OR_SLT,
@@ -102,16 +107,22 @@ class School(models.Model):
     office_closes_at = models.TimeField(default=datetime.time(17, 0))
     # Used by check-in and escalation (D1, E1, E2).
     arrival_tolerance_minutes = models.PositiveSmallIntegerField(
-        default=15, help_text="D1: minutes after the planned start before a missing arrival alerts."
+        "minutes to wait for an arrival",
+        default=15,
+        help_text="D1: minutes after the planned start before a missing arrival alerts.",
     )
     grace_minutes = models.PositiveSmallIntegerField(
-        default=15, help_text="E1: minutes after the expected end before the office is alerted."
+        "minutes to wait for staff back",
+        default=15,
+        help_text="E1: minutes after the expected end before the office is alerted.",
     )
     escalation_step2_minutes = models.PositiveSmallIntegerField(
+        "minutes before the police step",
         default=15,
         help_text="E2: minutes an unresolved office alert waits before the police step.",
     )
     alert_repeat_minutes = models.PositiveSmallIntegerField(
+        "minutes before an unanswered alert goes again",
         default=5,
         validators=[MinValueValidator(1), MaxValueValidator(30)],
         help_text="E1-E3: minutes an alert nobody has answered waits before its messages go "
@@ -205,6 +216,9 @@ class Membership(models.Model):
             )
         ]
         ordering = ["school", "user__last_name", "role"]
+        # The README's words: people hold "roles at schools".
+        verbose_name = "role at a school"
+        verbose_name_plural = "roles at schools"
 
     def __str__(self):
         return f"{self.user} – {self.get_role_display()} at {self.school}"
@@ -298,7 +312,7 @@ class StaffProfile(models.Model):
 class Pupil(models.Model):
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="pupils")
     upn = models.CharField(
-        "UPN", max_length=20, help_text="Unique pupil number; the key for CSV imports."
+        "UPN (unique pupil number)", max_length=20, help_text="The key for CSV imports."
     )
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)

@@ -174,7 +174,9 @@ class Visit(models.Model):
     # The overdue watch (E1). Recomputed by Visit.refresh_deadline() on every change and cleared
     # when the sweep (escalation/services.py: overdue_claim_batch) raises its escalation.
     next_deadline = models.DateTimeField(null=True, blank=True)
-    deadline_kind = models.CharField(max_length=10, choices=DeadlineKind.choices, blank=True)
+    deadline_kind = models.CharField(
+        "next deadline is for", max_length=10, choices=DeadlineKind.choices, blank=True
+    )
 
     class Meta:
         ordering = ["planned_start"]
@@ -506,13 +508,15 @@ class VisitEvent(models.Model):
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
-    from_status = models.CharField(max_length=20, blank=True)
-    to_status = models.CharField(max_length=20, blank=True)
+    from_status = models.CharField("status before", max_length=20, blank=True)
+    to_status = models.CharField("status after", max_length=20, blank=True)
     message = models.TextField(blank=True)
-    data = models.JSONField(default=dict, blank=True)
+    data = models.JSONField("details", default=dict, blank=True)
 
     class Meta:
         ordering = ["at", "pk"]
+        verbose_name = "timeline entry"
+        verbose_name_plural = "timeline entries"
 
     def __str__(self):
         when = timezone.localtime(self.at)
