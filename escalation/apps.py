@@ -7,4 +7,7 @@ class EscalationConfig(AppConfig):
     verbose_name = "Overdue escalation (E1-E3)"
 
     def ready(self):
-        from . import receivers  # noqa: F401 (connects the outbox's signals to the timelines)
+        from . import (
+            notices,  # noqa: F401 (connects visits' decisions to the authorisers' and staff's email)
+            receivers,  # noqa: F401 (connects the outbox's signals to the timelines)
+        )

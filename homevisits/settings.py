@@ -137,6 +137,7 @@ TEMPLATES = [
                 "schools.context_processors.roles",
                 "safeguarding.context_processors.records",
                 "escalation.context_processors.live_alerts",
+                "visits.context_processors.authorisations",
                 "audit.context_processors.audit_menu",
             ],
         },

@@ -136,9 +136,15 @@ def visit(pupil, office, visitor, partner):
 
 @pytest.fixture
 def authorised_visit(visit, head):
-    return services.visit_authorise(
+    authorised = services.visit_authorise(
         visit=visit, by=head, expected_version=visit.version, confirmed=True
     )
+    # The planning emails (asked to authorise, told it was authorised: escalation/notices.py,
+    # tests/test_authorisation_notices.py) are not what the overdue watch's tests count.
+    from notifications.models import Notification
+
+    Notification.objects.filter(key__startswith=f"visit:{visit.pk}:").delete()
+    return authorised
 
 
 @pytest.fixture

@@ -198,21 +198,31 @@ def _assert_withdrawn(visit, authorisation, changed_word):
 
 
 @pytest.mark.parametrize(
-    ("field", "value"),
+    ("field", "value", "words"),
     [
-        ("planned_start", lambda v: v.planned_start + datetime.timedelta(minutes=30)),
-        ("expected_end", lambda v: v.expected_end + datetime.timedelta(minutes=30)),
-        ("address", lambda v: "1 Other Road\nSalford"),
-        ("visit_type", lambda v: VisitType.ENTER_HOME),
+        (
+            "planned_start",
+            lambda v: v.planned_start + datetime.timedelta(minutes=30),
+            "the date and time",
+        ),
+        (
+            "expected_end",
+            lambda v: v.expected_end + datetime.timedelta(minutes=30),
+            "the expected end",
+        ),
+        ("address", lambda v: "1 Other Road\nSalford", "the address"),
+        ("visit_type", lambda v: VisitType.ENTER_HOME, "the type of visit"),
     ],
 )
 def test_p2_changing_what_was_authorised_withdraws_the_authorisation(
-    authorised_visit, office, field, value
+    authorised_visit, office, field, value, words
 ):
     visit = authorised_visit
     authorisation = visit.current_authorisation()
     _update(visit, office, **{field: value(visit)})
-    _assert_withdrawn(visit, authorisation, field)
+    _assert_withdrawn(visit, authorisation, words)
+    # What changed is said as people say it, never as the column (STYLE.md "Words").
+    assert "_" not in authorisation.withdrawn_reason
 
 
 def test_p2_changing_the_staff_withdraws_the_authorisation(

@@ -310,9 +310,11 @@ def _button(service, done):
 @login_required
 def queue(request):
     schools = selectors.authorising_schools(request.user)
+    visits = list(selectors.visits_for_queue(request.user))
+    withdrawn = services.withdrawn_changes(visits)
     rows = [
-        (visit, decision_blockers(visit=visit, user=request.user))
-        for visit in selectors.visits_for_queue(request.user)
+        (visit, decision_blockers(visit=visit, user=request.user), withdrawn.get(visit.pk))
+        for visit in visits
     ]
     return render(request, "visits/queue.html", {"rows": rows, "schools": schools})
 

@@ -22,8 +22,10 @@ from .checkins import (
 )
 from .planning import (
     AUTHORISED_FIELDS,
+    CHANGE_WORDS,
     DEFAULT_REPORTING,
     DETAIL_FIELDS,
+    changed_words,
     last_risk_assessment_for,
     risk_assessment_record,
     submission_problems,
@@ -36,13 +38,16 @@ from .planning import (
     visit_snapshot,
     visit_submit,
     visit_update,
+    withdrawn_changes,
 )
 
 __all__ = [
     "AUTHORISED_FIELDS",
+    "CHANGE_WORDS",
     "DEFAULT_REPORTING",
     "DETAIL_FIELDS",
     "EXTENSION_MINUTES",
+    "changed_words",
     "clean_position",
     "last_risk_assessment_for",
     "risk_assessment_record",
@@ -64,4 +69,5 @@ __all__ = [
     "visit_snapshot",
     "visit_submit",
     "visit_update",
+    "withdrawn_changes",
 ]

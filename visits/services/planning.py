@@ -1,5 +1,6 @@
 """Before the visit: request, risk assessment and authorisation (P1-P16)."""
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -30,6 +31,7 @@ from ..rules import (
     staff_problems,
     start_problems,
 )
+from ..signals import authorisation_needed, visit_decided
 
 # The request's own fields, as set by the visit form.
 DETAIL_FIELDS = (
@@ -61,6 +63,46 @@ DETAIL_FIELDS = (
 )
 # P2: what an authorisation covers; changing any of these withdraws it.
 AUTHORISED_FIELDS = ("planned_start", "expected_end", "address", "visit_type")
+
+# How people say what changed (STYLE.md "Words"): the timeline, the queue and the messages name
+# what changed in these words, never by column. Anything not named here says its verbose_name.
+CHANGE_WORDS = {
+    "purpose": "the purpose",
+    "purpose_detail": "the details of the purpose",
+    "parent_could_come_to_school": "whether the parent could come into school",
+    "why_not_in_school": "why it cannot be done in school",
+    "planned_start": "the date and time",
+    "expected_end": "the expected end",
+    "reporting_arrangements": "the reporting-in arrangements",
+    "address": "the address",
+    "visit_type": "the type of visit",
+    "announced": "whether the parent/carer was told",
+    "la_told": "whether the local authority was told",
+    "joint_professional": "the other professional on the visit",
+    "vehicle_description": "the vehicle",
+    "vehicle_registration": "the vehicle registration",
+    "code_word": "the code word",
+    "staff": "the staff",
+    "risk assessment": "the risk assessment",
+}
+
+
+def changed_words(names):
+    """What changed, as people say it: ["planned_start", "staff"] -> ["the date and time",
+    "the staff"]. Also reads the names kept on older timeline lines."""
+    words = []
+    for name in names:
+        word = CHANGE_WORDS.get(name)
+        if word is None:
+            model = RiskAssessment if name in RiskAssessment.ANSWER_FIELDS else Visit
+            try:
+                word = str(model._meta.get_field(name).verbose_name)
+            except FieldDoesNotExist:  # say something human, never the column
+                word = name.replace("_", " ")
+        if word not in words:
+            words.append(word)
+    return words
+
 
 DEFAULT_REPORTING = (
     "Phone the office on arrival, outside the address, and as soon as you leave (D1). "
@@ -240,7 +282,7 @@ def visit_create(*, pupil, by, details, staff, now=None):
 
 def _withdraw_authorisation(*, visit, by, now, changed):
     """P2: a change to what was authorised withdraws it; the visit goes back to the queue."""
-    reason = "Changed after authorisation: " + ", ".join(changed)
+    reason = "Changed after authorisation: " + ", ".join(changed_words(changed))
     Authorisation.objects.filter(
         visit=visit, decision=Decision.APPROVED, withdrawn_at__isnull=True
     ).update(withdrawn_at=now, withdrawn_reason=reason)
@@ -260,14 +302,38 @@ def _withdraw_authorisation(*, visit, by, now, changed):
     )
 
 
+def withdrawn_changes(visits):
+    """P2: for each visit back in the queue because a change withdrew its authorisation, what
+    changed, in people's words: {visit pk: [words]}. One query for the lot (the queue's)."""
+    submitted = {v.pk: v.submitted_at for v in visits if v.status == Status.SUBMITTED}
+    found = {}
+    events = VisitEvent.objects.filter(
+        visit_id__in=submitted, kind=EventKind.AUTHORISATION_WITHDRAWN
+    ).order_by("at", "pk")
+    for event in events.only("visit_id", "at", "data"):
+        # A withdrawal stamps submitted_at with its own moment; a later submission (after
+        # "changes requested") is a new request, no longer a withdrawn one.
+        if submitted[event.visit_id] and event.at >= submitted[event.visit_id]:
+            found[event.visit_id] = changed_words((event.data or {}).get("changed", []))
+    return found
+
+
 def _after_change(*, visit, by, now, changed, covered):
     """Bump the version and, if an authorised visit changed what was approved, withdraw it."""
     visit.version = F("version") + 1
-    if visit.status == Status.AUTHORISED and covered:
+    withdrawn = visit.status == Status.AUTHORISED and bool(covered)
+    if withdrawn:
         _withdraw_authorisation(visit=visit, by=by, now=now, changed=covered)
     visit.refresh_deadline()
     visit.save()
     visit.refresh_from_db()
+    if withdrawn:
+        # After the save: the messages' keys name the new version (P2: decided again).
+        words = changed_words(covered)
+        visit_decided.send(
+            Visit, outcome="withdrawn", visit=visit, by=by, now=now, reason="", changed=words
+        )
+        authorisation_needed.send(Visit, visit=visit, by=by, now=now, changed=words)
 
 
 @transaction.atomic
@@ -299,7 +365,7 @@ def visit_update(*, visit, by, details, staff, expected_version=None, now=None):
         by=by,
         now=now,
         from_status=visit.status,
-        message="Changed: " + ", ".join(shown),
+        message="Changed: " + ", ".join(changed_words(shown)),
         data={"changed": shown},
     )
     _after_change(visit=visit, by=by, now=now, changed=shown, covered=covered)
@@ -390,7 +456,7 @@ def visit_submit(*, visit, by, now=None):
     _raise_if(submission_problems(visit, now=now))
     # A new submission is a new version to decide on, even if nothing was edited after a
     # "changes requested": one decision per version (Authorisation's constraint).
-    return _move(
+    _move(
         visit,
         to=Status.SUBMITTED,
         kind=EventKind.SUBMITTED,
@@ -399,6 +465,8 @@ def visit_submit(*, visit, by, now=None):
         submitted_at=now,
         version=visit.version + 1,
     )
+    authorisation_needed.send(Visit, visit=visit, by=by, now=now, changed=[])
+    return visit
 
 
 # The state each decision leaves the visit in: pressing the same button again changes nothing.
@@ -498,7 +566,7 @@ def visit_authorise(*, visit, by, expected_version, confirmed, lone_visit_reason
         lone_visit_reason=lone_visit_reason.strip(),
     )
     message = "Lone visit allowed: " + lone_visit_reason.strip() if lone_visit_reason else ""
-    return _move(
+    _move(
         visit,
         to=Status.AUTHORISED,
         kind=EventKind.AUTHORISED,
@@ -508,6 +576,10 @@ def visit_authorise(*, visit, by, expected_version, confirmed, lone_visit_reason
         data={"authorisation": authorisation.pk},
         authorised_at=now,
     )
+    visit_decided.send(
+        Visit, outcome="authorised", visit=visit, by=by, now=now, reason="", changed=[]
+    )
+    return visit
 
 
 @transaction.atomic
@@ -549,7 +621,17 @@ def _decide_against(*, visit, by, expected_version, reason, now, decision, statu
         raise RuleBroken("Give the reason, so the person who planned the visit knows what to do.")
     _record_decision(visit=visit, by=by, now=now, decision=decision, reason=reason.strip())
     stamps = {"refused_at": now} if status == Status.REFUSED else {}
-    return _move(visit, to=status, kind=kind, by=by, now=now, message=reason.strip(), **stamps)
+    _move(visit, to=status, kind=kind, by=by, now=now, message=reason.strip(), **stamps)
+    visit_decided.send(
+        Visit,
+        outcome=str(decision),
+        visit=visit,
+        by=by,
+        now=now,
+        reason=reason.strip(),
+        changed=[],
+    )
+    return visit
 
 
 @transaction.atomic
