@@ -202,6 +202,9 @@ def test_a8_in_the_admin_only_the_dsl_deputies_and_head_see_concerns(client, con
     for person in (dsl, office):
         person.is_staff = person.is_superuser = True
         person.save()
+        from .factories import enrol_totp
+
+        enrol_totp(person)  # a superuser signs in with a second factor
     url = reverse("admin:safeguarding_concern_changelist")
 
     client.force_login(dsl)
