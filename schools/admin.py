@@ -6,14 +6,18 @@ schools; they never see or set superuser status, groups or individual permission
 another matter: see visits/admin.py (A8 holds for everyone, superusers included).
 """
 
+import csv
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core import signing
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError
 from django.db.models import Prefetch, Q
-from django.http import Http404, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -36,8 +40,18 @@ from .models import (
     StaffProfile,
     Term,
 )
-from .resources import CarerResource, PupilResource
-from .roles import RoleRefused, password_reset_send, role_give, role_remove
+from .resources import (
+    STAFF_COLUMNS,
+    STAFF_EXAMPLE,
+    STAFF_HEADER,
+    STAFF_MAX_BYTES,
+    CarerResource,
+    PupilResource,
+    StaffFileError,
+    staff_file_read,
+    staff_file_text,
+)
+from .roles import RoleRefused, password_reset_send, role_give, role_remove, staff_import
 from .selectors import display_name, schools_for
 
 User = get_user_model()
@@ -308,6 +322,51 @@ def _send_reset(model_admin, request, user):
     return True
 
 
+class StaffImportForm(forms.Form):
+    """A staff CSV for one of the importer's schools: checked first, saved on confirmation."""
+
+    school = forms.ModelChoiceField(
+        queryset=School.objects.none(),
+        empty_label=None,
+        help_text="Everyone in the file gets their roles at this school only.",
+    )
+    staff_file = forms.FileField(label="Staff CSV", required=False)
+    # The checked file, signed, so that confirming saves exactly what was checked.
+    checked = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, schools, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = schools
+
+
+STAFF_IMPORT_SALT = "schools.admin.staff-import"
+STAFF_IMPORT_MAX_AGE = 60 * 60  # seconds between checking a file and confirming it
+
+
+def _staff_import_done(model_admin, request, done, unsent):
+    added = sum(1 for _, _, created, _ in done if created)
+    given = sum(1 for *_, results in done for r in results if isinstance(r, Membership))
+    asked = sum(1 for *_, results in done for r in results if isinstance(r, RoleRequest))
+    words = [
+        f"{added} new {'person' if added == 1 else 'people'} added, each sent a link to set "
+        "their own password",
+        f"{len(done) - added} already had an account",
+        f"{given} role{'' if given == 1 else 's'} given",
+    ]
+    model_admin.message_user(request, "Staff imported: " + "; ".join(words) + ".")
+    if asked:
+        model_admin.message_user(
+            request,
+            f"{asked} DSL, deputy DSL or headteacher role{' waits' if asked == 1 else 's wait'} "
+            "for a second person's approval: they read safeguarding records. The school's DSL "
+            "and headteacher have been told; follow them on the page Roles waiting for approval "
+            "(A8).",
+            messages.WARNING,
+        )
+    for message in unsent:
+        model_admin.message_user(request, message, messages.ERROR)
+
+
 admin.site.unregister(User)
 
 # A8: nobody sets or sees another person's password here, superusers included: they are sent a
@@ -339,6 +398,7 @@ class UserAdmin(DjangoUserAdmin):
     """
 
     inlines = (StaffProfileInline, MembershipInline)
+    change_list_template = "admin/schools/user_change_list.html"
     form = UserChangeForm
     add_form = UserAddForm
     add_fieldsets = (
@@ -388,9 +448,6 @@ class UserAdmin(DjangoUserAdmin):
     def get_readonly_fields(self, request, obj=None):
         return (*super().get_readonly_fields(request, obj), "password_reset")
 
-    def changelist_view(self, request, extra_context=None):
-        return _refuse_nul(request) or super().changelist_view(request, extra_context)
-
     @admin.display(description="password")
     def password_reset(self, user):
         if user.pk is None:
@@ -405,10 +462,130 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_urls(self):
         send_reset = self.admin_site.admin_view(self.send_reset_view)
+        staff_import_page = self.admin_site.admin_view(self.staff_import_view)
+        template = self.admin_site.admin_view(self.staff_template_view)
         return [
+            path("import-staff/", staff_import_page, name="auth_user_staff_import"),
+            path("import-staff/staff.csv", template, name="auth_user_staff_template"),
             path("<id>/send-reset/", send_reset, name="auth_user_send_reset"),
             *super().get_urls(),
         ]
+
+    def changelist_view(self, request, extra_context=None):
+        refused = _refuse_nul(request)
+        if refused:
+            return refused
+        if self._import_schools(request).exists():
+            extra_context = {
+                **(extra_context or {}),
+                "staff_import_url": reverse("admin:auth_user_staff_import"),
+            }
+        return super().changelist_view(request, extra_context)
+
+    def _import_schools(self, request):
+        """The schools `request.user` may import staff into (none: no import for them)."""
+        if not self.has_add_permission(request):
+            return School.objects.none()
+        ids = administered_school_ids(request)
+        return School.objects.all() if ids is None else School.objects.filter(pk__in=ids)
+
+    def staff_template_view(self, request):
+        """The Staff CSV template: the header and one example row."""
+        if not self._import_schools(request).exists():
+            raise PermissionDenied
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="staff.csv"'
+        writer = csv.writer(response)
+        writer.writerow(STAFF_HEADER)
+        writer.writerow(STAFF_EXAMPLE)
+        return response
+
+    def staff_import_view(self, request):
+        """Issue 12, item 8: a school's staff and their roles from one CSV. The file is checked
+        first (nothing saved): every row's problems with its row number, or what will happen to
+        each person. Saved only on confirmation, and only if no row has a problem."""
+        schools = self._import_schools(request)
+        if not schools.exists():
+            raise PermissionDenied
+        form = StaffImportForm(request.POST or None, request.FILES or None, schools=schools)
+        rows, checked = None, ""
+        if request.method == "POST" and form.is_valid():
+            school = form.cleaned_data["school"]
+            text = self._staff_text(request, form, school)
+            if text is not None:
+                try:
+                    rows = staff_file_read(text, school=school, by=request.user)
+                except StaffFileError as error:
+                    form.add_error("staff_file", str(error))
+            if rows and not any(row.problems for row in rows):
+                if "confirm" in request.POST:
+                    saved = self._staff_save(request, form, school, rows)
+                    if saved:
+                        return redirect("admin:auth_user_changelist")
+                    rows = None
+                else:
+                    checked = signing.dumps(
+                        {"school": school.pk, "by": request.user.pk, "text": text},
+                        salt=STAFF_IMPORT_SALT,
+                        compress=True,
+                    )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import staff from a CSV",
+            "opts": self.opts,
+            "form": form,
+            "rows": rows,
+            "bad_rows": [row for row in rows or [] if row.problems],
+            "checked": checked,
+            "school": form.cleaned_data.get("school") if rows else None,
+            "columns": STAFF_COLUMNS,
+            "header": ",".join(STAFF_HEADER),
+        }
+        return TemplateResponse(request, "admin/schools/staff_import.html", context)
+
+    def _staff_text(self, request, form, school):
+        """The file's text: the checked one on confirmation, else the one chosen."""
+        if "confirm" in request.POST:
+            try:
+                checked = signing.loads(
+                    form.cleaned_data["checked"],
+                    salt=STAFF_IMPORT_SALT,
+                    max_age=STAFF_IMPORT_MAX_AGE,
+                )
+            except signing.BadSignature:
+                checked = {}
+            if checked.get("school") != school.pk or checked.get("by") != request.user.pk:
+                form.add_error(
+                    None,
+                    "This check is more than an hour old or was for another school: nothing was "
+                    "saved. Choose the file and check it again.",
+                )
+                return None
+            return checked["text"]
+        upload = form.cleaned_data.get("staff_file")
+        if upload is None:
+            form.add_error("staff_file", "Choose the staff CSV file.")
+            return None
+        if upload.size > STAFF_MAX_BYTES:
+            form.add_error("staff_file", "The file is larger than 1 MB: a staff list is smaller.")
+            return None
+        return staff_file_text(upload.read())
+
+    def _staff_save(self, request, form, school, rows):
+        try:
+            done, unsent = staff_import(school=school, rows=rows, by=request.user, request=request)
+        except RoleRefused as refusal:
+            form.add_error(None, "Nothing was saved: " + " ".join(refusal.messages))
+            return False
+        except IntegrityError:
+            form.add_error(
+                None,
+                "Nothing was saved: someone added one of these people or usernames while you "
+                "were checking. Check the file again.",
+            )
+            return False
+        _staff_import_done(self, request, done, unsent)
+        return True
 
     def send_reset_view(self, request, id):
         """The button for one person: confirm, then send the link (POST)."""

@@ -29,7 +29,8 @@ class UserAddForm(forms.ModelForm):
         )
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip()
+        # allauth finds an account by its email in lower case (the reset link).
+        email = self.cleaned_data["email"].strip().lower()
         if User.objects.filter(email__iexact=email).exists():
             raise forms.ValidationError(
                 "Someone already has this email address: each person signs in with their own."

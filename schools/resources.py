@@ -1,4 +1,5 @@
-"""CSV import and export of pupils and carers (django-import-export, used by the admin).
+"""CSV import and export of pupils and carers (django-import-export, used by the admin), and
+the reading of a staff CSV (at the end: people and their roles, saved by roles.staff_import).
 
 Schools export these lists from their MIS. A pupil row names its school by the school's slug
 and is keyed by (school, UPN); a carer row names its pupil by `pupil_upn` and the school's slug,
@@ -11,14 +12,25 @@ only rows for the schools where they are school admin: any other school's row is
 error. Without a user (the shell, a management command) every school may be named.
 """
 
+import csv
+import io
+import re
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+
+from django.contrib.auth import get_user_model
 from django.core.exceptions import MultipleObjectsReturned, ValidationError
+from django.core.validators import validate_email
 from import_export import fields, resources, widgets
 
 from homevisits.csv_safe import FORMULA_STARTS, csv_cell
 
-from .models import Carer, Pupil, Role, School
+from .models import APPROVAL_ROLES, Carer, Pupil, Role, School
 from .phones import e164, is_dialable, uk
-from .selectors import schools_for
+from .roles import RoleRefused, check_role_give
+from .selectors import display_name, schools_for
+
+User = get_user_model()
 
 
 class UKDateWidget(widgets.DateWidget):
@@ -270,3 +282,299 @@ class CarerResource(_SchoolFileResource):
 
     def get_queryset(self):
         return super().get_queryset().select_related("pupil__school")
+
+
+# Staff and their roles (issue 12, item 8: "60 staff means 60 forms"). Not django-import-export:
+# a row here is a person, a staff profile and several roles, each role given (or asked for) by
+# schools/roles.py, so the admin's page (schools/admin.py UserAdmin.staff_import_view) reads the
+# file with staff_file_read, shows every row's problems or what will happen, and saves with
+# roles.staff_import only when no row has a problem.
+
+STAFF_COLUMNS = (
+    ("first_name", "First name. Needed."),
+    ("last_name", "Last name. Needed."),
+    ("email", "Their own work email: the link to set their password goes there. Needed."),
+    ("username", "What they sign in with. Leave blank to make it from the email."),
+    ("job_title", "As the school says it, e.g. Teaching assistant."),
+    ("mobile", "The mobile they carry on visits, e.g. 07700 900123 (P13)."),
+    (
+        "roles",
+        "One or more of: office; visiting staff; SLT; school admin; DSL; deputy DSL; "
+        "headteacher. Separate them with ; or ,. DSL, deputy DSL and headteacher read "
+        "safeguarding records: they are asked for and wait for approval (A8). Needed.",
+    ),
+)
+STAFF_HEADER = tuple(name for name, _ in STAFF_COLUMNS)
+STAFF_EXAMPLE = (
+    "Jo",
+    "Bloggs",
+    "jo.bloggs@example.org",
+    "",
+    "Teaching assistant",
+    "07700 900123",
+    "visiting staff; office",
+)
+# Other ways spreadsheets head the same columns.
+_STAFF_HEADER_WORDS = {
+    "forename": "first_name",
+    "firstname": "first_name",
+    "surname": "last_name",
+    "lastname": "last_name",
+    "email_address": "email",
+    "e-mail": "email",
+    "user_name": "username",
+    "job": "job_title",
+    "mobile_number": "mobile",
+    "mobile_phone": "mobile",
+    "role": "roles",
+    "role(s)": "roles",
+}
+_STAFF_NEEDED = ("first_name", "last_name", "email", "roles")
+# A school's staff, with room to spare; more is not a staff list.
+STAFF_MAX_ROWS = 1000
+STAFF_MAX_BYTES = 1_000_000
+
+
+def _role_words():
+    words = {}
+    for value, label in Role.choices:
+        words[value] = value
+        words[value.replace("_", " ")] = value
+        words[label.lower()] = value
+    words.update(
+        {
+            "head": Role.HEADTEACHER,
+            "principal": Role.HEADTEACHER,
+            "designated safeguarding lead": Role.DSL,
+            "deputy designated safeguarding lead": Role.DEPUTY_DSL,
+            "senior leadership team": Role.SLT,
+            "visitor": Role.VISITING_STAFF,
+            "visiting": Role.VISITING_STAFF,
+            "admin": Role.SCHOOL_ADMIN,
+        }
+    )
+    return words
+
+
+ROLE_WORDS = _role_words()
+
+
+class StaffFileError(ValueError):
+    """The file as a whole cannot be read: the message says why and what to do."""
+
+
+@dataclass
+class StaffRow:
+    """One row of the file: who, what roles, and what is wrong with it."""
+
+    number: int  # as a spreadsheet shows it: the header is row 1
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    username: str = ""
+    job_title: str = ""
+    mobile: str = ""  # international form (E.164)
+    roles: list = dataclass_field(default_factory=list)
+    person: object = None  # their account, if they have one already
+    problems: list = dataclass_field(default_factory=list)
+
+    @property
+    def name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def mobile_uk(self):
+        return uk(self.mobile) if self.mobile else ""
+
+    def roles_given(self):
+        return [Role(role).label for role in self.roles if role not in APPROVAL_ROLES]
+
+    def roles_asked(self):
+        return [Role(role).label for role in self.roles if role in APPROVAL_ROLES]
+
+
+def staff_file_text(data):
+    """The text of an uploaded staff CSV (bytes), as UTF-8 or, from older Excel, Windows-1252."""
+    if isinstance(data, str):
+        return data
+    if len(data) > STAFF_MAX_BYTES:
+        raise StaffFileError(
+            "The file is larger than 1 MB: a staff list is smaller. Check it is the right file."
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Excel's "CSV" (not "CSV UTF-8") is Windows-1252.
+        return data.decode("cp1252", errors="replace")
+
+
+def _staff_header(header):
+    names = []
+    for cell in header:
+        name = _normalise_header(cell)
+        names.append(_STAFF_HEADER_WORDS.get(name, name))
+    missing = [name for name in _STAFF_NEEDED if name not in names]
+    if missing:
+        raise StaffFileError(
+            "The first row must name the columns. Missing: "
+            + ", ".join(name.replace("_", " ") for name in missing)
+            + ". Download the Staff CSV template to see them."
+        )
+    return names
+
+
+def _roles_of(text):
+    roles, unknown = [], []
+    for word in re.split(r"[;,]", text):
+        word = " ".join(word.split()).lower()
+        if not word:
+            continue
+        role = ROLE_WORDS.get(word)
+        if role is None:
+            unknown.append(word)
+        elif role not in roles:
+            roles.append(role)
+    return roles, unknown
+
+
+def _username_from(email, taken):
+    base = re.sub(r"[^\w.@+-]", "", email.split("@")[0]).lower()[:140] or "staff"
+    username, number = base, 1
+    while username.lower() in taken or User.objects.filter(username__iexact=username).exists():
+        number += 1
+        username = f"{base}{number}"
+    return username
+
+
+def staff_file_read(data, *, school, by):
+    """The rows of a staff CSV for `school`, each with its problems (none saved).
+
+    Raises StaffFileError when the file as a whole cannot be read."""
+    text = staff_file_text(data)
+    if "\x00" in text:
+        # PostgreSQL cannot keep a NUL: it would fail on saving, after the check said yes.
+        raise StaffFileError(
+            "This is not a CSV file (it has NUL characters): save the spreadsheet as CSV."
+        )
+    try:
+        lines = list(csv.reader(io.StringIO(text)))
+    except csv.Error as error:
+        raise StaffFileError(f"This file cannot be read as a CSV ({error}).") from None
+    while lines and not any(cell.strip() for cell in lines[0]):
+        lines.pop(0)
+    if not lines:
+        raise StaffFileError("The file is empty: the first row names the columns, then a row each.")
+    header = _staff_header(lines[0])
+    if len(lines) - 1 > STAFF_MAX_ROWS:
+        raise StaffFileError(f"The file has more than {STAFF_MAX_ROWS} rows: split it in two.")
+    rows, emails, usernames = [], {}, {}
+    for number, cells in enumerate(lines[1:], start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        values = {name: _unescaped(cell.strip()) for name, cell in zip(header, cells, strict=False)}
+        row = _staff_row(number, values)
+        _check_person(row, emails, usernames)
+        for role in row.roles:
+            try:
+                check_role_give(user=row.person, school=school, role=role, by=by)
+            except RoleRefused as refusal:
+                for message in refusal.messages:
+                    if message not in row.problems:
+                        row.problems.append(message)
+        rows.append(row)
+    if not rows:
+        raise StaffFileError("The file names the columns but has no staff rows.")
+    return rows
+
+
+def _staff_row(number, values):
+    row = StaffRow(number=number)
+    problems = row.problems
+    for name, words, limit in (
+        ("first_name", "first name", 150),
+        ("last_name", "last name", 150),
+        ("email", "email", 254),
+        ("username", "username", 150),
+        ("job_title", "job title", 100),
+    ):
+        value = values.get(name, "")
+        if len(value) > limit:
+            problems.append(f"The {words} is longer than {limit} characters.")
+            value = value[:limit]
+        setattr(row, name, value)
+    for name, words in (("first_name", "first name"), ("last_name", "last name")):
+        if not getattr(row, name):
+            problems.append(f"Give the {words}.")
+    # allauth keeps and looks up addresses in lower case: a "Jo.Bloggs@..." kept as typed
+    # would never be found by the reset link, which would then go to "Unknown Account".
+    row.email = row.email.lower()
+    if not row.email:
+        problems.append("Give their email: the link to set their password goes there.")
+    else:
+        try:
+            validate_email(row.email)
+        except ValidationError:
+            problems.append(f"{row.email!r} is not an email address.")
+    if row.username:
+        try:
+            User.username_validator(row.username)
+        except ValidationError:
+            problems.append(
+                f"The username {row.username!r} may have only letters, digits and @ . + - _."
+            )
+    mobile = values.get("mobile", "")
+    if mobile:
+        if is_dialable(mobile):
+            row.mobile = e164(mobile)
+        else:
+            problems.append(
+                f"{mobile!r} is not a mobile the office can dial: write it like 07700 900123 (P13)."
+            )
+    row.roles, unknown = _roles_of(values.get("roles", ""))
+    for word in unknown:
+        problems.append(
+            f"{word!r} is not a role here. The roles are: office, visiting staff, SLT, school "
+            "admin, DSL, deputy DSL, headteacher."
+        )
+    if not row.roles and not unknown:
+        problems.append("Give at least one role, e.g. visiting staff.")
+    return row
+
+
+def _check_person(row, emails, usernames):
+    """The row against the accounts there are and the rows before it."""
+    if row.email:
+        key = row.email.lower()
+        if key in emails:
+            row.problems.append(
+                f"Row {emails[key]} has the same email: each person signs in with their own."
+            )
+        emails.setdefault(key, row.number)
+        people = list(User.objects.filter(email__iexact=row.email)[:2])
+        if len(people) > 1:
+            row.problems.append(
+                "More than one account has this email: the trust's admin must sort them out first."
+            )
+        elif people:
+            row.person = people[0]
+    if row.person is not None:
+        if row.username and row.username.lower() != row.person.username.lower():
+            row.problems.append(
+                f"{display_name(row.person)} already has an account with this email, with the "
+                f"username {row.person.username!r}: leave the username blank or write that one."
+            )
+        row.username = row.person.username
+        return
+    if row.username:
+        key = row.username.lower()
+        if key in usernames:
+            row.problems.append(f"Row {usernames[key]} has the same username.")
+        elif User.objects.filter(username__iexact=row.username).exists():
+            row.problems.append(
+                f"Someone already has the username {row.username!r}: choose another, or leave it "
+                "blank to make one from the email."
+            )
+    elif row.email:
+        row.username = _username_from(row.email, usernames)
+    if row.username:
+        usernames.setdefault(row.username.lower(), row.number)

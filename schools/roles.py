@@ -16,6 +16,7 @@ headteacher are told of it by email: schools sends `signals.role_changed` in the
 transaction and notifications/roles.py queues the messages (schools never imports notifications).
 """
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -30,6 +31,7 @@ from .models import (
     Role,
     RoleRequest,
     RoleRequestOutcome,
+    StaffProfile,
 )
 from .selectors import display_name
 from .signals import role_changed
@@ -332,3 +334,54 @@ def password_reset_send(*, user, by, request):
         detail=f"{display_name(by)} sent {display_name(user)} a link to set their own password.",
         request=request,
     )
+
+
+def staff_import(*, school, rows, by, request=None, now=None):
+    """Add the staff of a checked file (schools/resources.py staff_file_read) and their roles at
+    `school`, all or nothing: a rule broken on any row (someone changed meanwhile) saves none.
+
+    A new person gets an unusable password and, once everything is saved, a link to set their
+    own (password_reset_send); someone who already has an account keeps it and their details,
+    and gets only the roles they do not hold yet (a blank job title or mobile is filled). Each
+    role goes through role_give: given on the record, or, for DSL, deputy DSL and headteacher,
+    asked for and waiting for approval (A8). Returns what was done, as (row, person, created,
+    [what role_give returned]) for each row, and the reset links that could not be sent.
+    """
+    User = get_user_model()
+    now = now or timezone.now()
+    done = []
+    with transaction.atomic():
+        for row in rows:
+            person, created = row.person, row.person is None
+            if created:
+                person = User(
+                    username=row.username,
+                    first_name=row.first_name,
+                    last_name=row.last_name,
+                    email=row.email,
+                )
+                person.set_unusable_password()
+                person.save()
+            profile, _ = StaffProfile.objects.get_or_create(user=person)
+            changed = []
+            if row.job_title and not profile.job_title:
+                profile.job_title, changed = row.job_title, [*changed, "job_title"]
+            if row.mobile and not profile.mobile:
+                profile.mobile, changed = row.mobile, [*changed, "mobile"]
+            if changed:
+                profile.save(update_fields=changed)
+            given = [
+                role_give(user=person, school=school, role=role, by=by, request=request, now=now)
+                for role in row.roles
+            ]
+            done.append((row, person, created, given))
+    # Only once all is saved: a link sent for a person then rolled back would reach nobody.
+    unsent = []
+    for row, person, created, _ in done:
+        if not created:
+            continue
+        try:
+            password_reset_send(user=person, by=by, request=request)
+        except RoleRefused as refusal:
+            unsent.append(f"Row {row.number}: " + " ".join(refusal.messages))
+    return done, unsent

@@ -8,6 +8,7 @@ from schools.validators import DateWindow, validate_phone_number
 
 from .models import DoorReason, RiskAssessment, Visit, VisitType
 from .services import DEFAULT_REPORTING, DETAIL_FIELDS, EXTENSION_MINUTES
+from .services.risk import answers_with_record, flags_on_record, record_problems
 
 
 def _yes_no(label, help_text="", required=False):
@@ -230,6 +231,8 @@ class RiskAssessmentForm(BoundedFormMixin, forms.ModelForm):
 
     def __init__(self, *args, visit, **kwargs):
         super().__init__(*args, **kwargs)
+        self.pupil = visit.pupil
+        self._record_wins()
         for name in RiskAssessment.YES_NO_QUESTIONS:
             model_field = RiskAssessment._meta.get_field(name)
             self.fields[name] = _yes_no(
@@ -261,6 +264,31 @@ class RiskAssessmentForm(BoundedFormMixin, forms.ModelForm):
             "version",
             Submit("save", "Save risk assessment", css_class="btn-lg"),
         )
+
+    def _record_wins(self):
+        """P5, P6, D4: the pupil's record fills its answers over the last assessment's, on first
+        display and when the form comes back; a blank answer the record knows is the record's."""
+        if self.is_bound:
+            missing = [
+                flag.question
+                for flag in flags_on_record(self.pupil)
+                if not self.data.get(self.add_prefix(flag.question))
+            ]
+            if missing:
+                self.data = self.data.copy()
+                for name in missing:
+                    self.data[self.add_prefix(name)] = "yes"
+            return
+        self.initial = answers_with_record(
+            self.pupil, self.initial, own_answers=bool(self.instance.pk)
+        )
+
+    def clean(self):
+        data = super().clean()
+        for name, message in record_problems(self.pupil, data).items():
+            if name in self.fields and name not in self.errors:
+                self.add_error(name, message)
+        return data
 
     def answers(self):
         return {name: self.cleaned_data[name] for name in RiskAssessment.ANSWER_FIELDS}

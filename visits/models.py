@@ -395,6 +395,12 @@ class RiskAssessment(models.Model):
             flags.append("Contentious issues")
         if self.animals:
             flags.append("Animals at the home")
+        elif self.visit.pupil.has_animals:
+            # An explained "no" against the pupil's record: the authoriser reads why (D4).
+            flags.append(
+                "The pupil's record says animals; the planner says none now: "
+                f"{self.animals_details}"
+            )
         if self.vehicle_insured is not True:
             flags.append("Vehicle insurance for business use not confirmed")
         return flags

@@ -32,6 +32,7 @@ from ..rules import (
     start_problems,
 )
 from ..signals import authorisation_needed, visit_decided
+from .risk import record_problems
 
 # The request's own fields, as set by the visit form.
 DETAIL_FIELDS = (
@@ -393,6 +394,8 @@ def risk_assessment_record(*, visit, by, answers, expected_version=None, now=Non
     for name in RiskAssessment.ANSWER_FIELDS:
         if name in answers:
             setattr(risk, name, answers[name])
+    # The pupil's record wins over an answer typed against it (D4, P5, P6), whoever asks.
+    _raise_if(list(record_problems(visit.pupil, risk.answers()).values()))
     if before == risk.answers():
         return risk
     risk.completed_by = by
