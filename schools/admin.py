@@ -273,7 +273,8 @@ class StaffProfileInline(admin.StackedInline):
     model = StaffProfile
     can_delete = False
     max_num = 1
-    verbose_name_plural = "staff profile (mobile and vehicle, P12, P13)"
+    # The office reads the mobile and vehicle when a visit runs late (P12, P13: fields' help).
+    verbose_name_plural = "staff profile (mobile and vehicle)"
 
 
 def _form_for(form, request):
