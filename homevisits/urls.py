@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from escalation import views as escalation_views
@@ -33,5 +35,7 @@ urlpatterns = [
     path("notifications/push/", include("notifications.push.urls")),
     # The push service worker, at the root so that its scope is the whole site.
     path("sw.js", push_views.service_worker, name="service-worker"),
+    # Browsers ask for /favicon.ico whatever a page links: send them to the bundled icon.
+    path("favicon.ico", lambda request: redirect(static("img/favicon.ico")), name="favicon"),
     path("admin/", admin.site.urls),
 ]
