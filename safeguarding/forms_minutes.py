@@ -2,6 +2,7 @@
 script (static/js/minutes.js); these are the plain forms around it."""
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from homevisits.cleaning import LONG_TEXT_CHARS, BoundedFormMixin
@@ -30,8 +31,20 @@ class AddendumForm(BoundedFormMixin, forms.Form):
 
 
 class DebriefForm(BoundedFormMixin, forms.Form):
+    # Chosen, never assumed: it says whose debrief this was (A6).
     led_as = forms.ChoiceField(
-        label="The debrief was held with you as", choices=DebriefWith.choices
+        label="The debrief was held with you as",
+        choices=[("", "Choose…"), *DebriefWith.choices],
+        error_messages={"required": "Say who the debrief was held with (A6)."},
+    )
+    debriefed = forms.ModelMultipleChoiceField(
+        label="Who was debriefed",
+        queryset=None,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Tick each member of staff from the visit who talked it through with you (A6).",
+        error_messages={
+            "required": "Tick who was debriefed: at least one of the staff on the visit (A6)."
+        },
     )
     held_at = forms.DateTimeField(
         label="When it was held",
@@ -46,12 +59,23 @@ class DebriefForm(BoundedFormMixin, forms.Form):
         max_length=LONG_TEXT_CHARS,
     )
 
+    def __init__(self, *args, visit, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["debriefed"]
+        field.queryset = (
+            get_user_model()
+            .objects.filter(pk__in=[assignment.user_id for assignment in visit.assignments.all()])
+            .order_by("first_name", "last_name", "pk")
+        )
+        field.label_from_instance = display_name
+
     @classmethod
     def initial_for(cls, *, user, visit, now):
-        """The role the person most likely held the debrief as, and the time now."""
+        """The role the person held the debrief as when they hold only one that fits (else
+        they choose), and the time now."""
         roles = roles_at(user, visit.school)
-        led_as = next(
-            (choice for choice, role in DEBRIEF_ROLES.items() if role in roles),
-            DebriefWith.LINE_MANAGER,
-        )
-        return {"led_as": led_as, "held_at": timezone.localtime(now).replace(second=0)}
+        fits = [choice for choice, role in DEBRIEF_ROLES.items() if role in roles]
+        return {
+            "led_as": fits[0] if len(fits) == 1 else "",
+            "held_at": timezone.localtime(now).replace(second=0),
+        }

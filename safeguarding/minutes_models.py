@@ -217,6 +217,14 @@ class Debrief(models.Model):
     led_as = models.CharField(max_length=20, choices=DebriefWith.choices)
     held_at = models.DateTimeField()
     agreed = models.TextField("what was agreed")
+    # A6: the staff on the visit who were debriefed; at least one (the service checks).
+    debriefed = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="+",
+        blank=True,
+        verbose_name="staff debriefed",
+        help_text="A6: the staff on the visit who talked it through.",
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

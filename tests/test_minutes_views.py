@@ -655,11 +655,13 @@ def test_a8_before_the_minutes_exist_staff_see_write_and_others_see_not_written(
 # --- A6: the debrief and closing the visit -------------------------------------------------
 
 
-def _debrief_form(when):
+def _debrief_form(when, visit):
     return {
         "led_as": "dsl",
         "held_at": timezone.localtime(when).strftime("%Y-%m-%dT%H:%M"),
         "agreed": "Visit again in two weeks.",
+        # A6: who was debriefed, from the staff on the visit.
+        "debriefed": sorted(visit.staff_user_ids()),
     }
 
 
@@ -671,7 +673,7 @@ def test_a6_the_dsl_records_the_debrief_and_the_visit_closes_once_minutes_are_su
     assert form.status_code == 200
     assert form.context["form"].initial["led_as"] == "dsl"
     response = c.post(
-        reverse("debrief-record", args=[done_visit.pk]), _debrief_form(timezone.now())
+        reverse("debrief-record", args=[done_visit.pk]), _debrief_form(timezone.now(), done_visit)
     )
     assert response.status_code == 302
     debrief = Debrief.objects.get(visit=done_visit)
@@ -699,7 +701,9 @@ def test_a6_submitting_the_minutes_after_the_debrief_closes_the_visit(
 
 def test_a6_the_held_at_time_is_read_as_uk_time(client, dsl, done_visit):
     held = timezone.localtime(timezone.now() - HOUR).replace(second=0, microsecond=0)
-    _client(client, dsl).post(reverse("debrief-record", args=[done_visit.pk]), _debrief_form(held))
+    _client(client, dsl).post(
+        reverse("debrief-record", args=[done_visit.pk]), _debrief_form(held, done_visit)
+    )
     assert Debrief.objects.get().held_at == held
 
 
@@ -707,7 +711,7 @@ def test_a6_staff_on_the_visit_may_not_record_their_own_debrief(client, visitor,
     c = _client(client, visitor)
     assert c.get(reverse("debrief-record", args=[done_visit.pk])).status_code == 403
     response = c.post(
-        reverse("debrief-record", args=[done_visit.pk]), _debrief_form(timezone.now())
+        reverse("debrief-record", args=[done_visit.pk]), _debrief_form(timezone.now(), done_visit)
     )
     assert response.status_code == 403
     assert not Debrief.objects.exists()
@@ -721,7 +725,8 @@ def test_a8_the_debrief_page_is_404_for_people_who_may_not_read_the_minutes(
     assert c.get(reverse("debrief-record", args=[done_visit.pk])).status_code == 404
     assert (
         c.post(
-            reverse("debrief-record", args=[done_visit.pk]), _debrief_form(timezone.now())
+            reverse("debrief-record", args=[done_visit.pk]),
+            _debrief_form(timezone.now(), done_visit),
         ).status_code
         == 404
     )
@@ -733,7 +738,7 @@ def test_a6_a_refused_debrief_comes_back_with_the_reason_and_what_was_typed(
 ):
     """The head may not record a debrief "as the DSL" (A6)."""
     response = _client(client, head).post(
-        reverse("debrief-record", args=[done_visit.pk]), _debrief_form(timezone.now())
+        reverse("debrief-record", args=[done_visit.pk]), _debrief_form(timezone.now(), done_visit)
     )
     assert response.status_code == 400
     assert "You are not the school&#x27;s DSL (A6)." in response.text
@@ -747,7 +752,7 @@ def test_a6_a_second_debrief_is_refused(client, dsl, done_visit):
     page = c.get(reverse("debrief-record", args=[done_visit.pk]))
     assert page.status_code == 200 and page.context["form"] is None
     response = c.post(
-        reverse("debrief-record", args=[done_visit.pk]), _debrief_form(timezone.now())
+        reverse("debrief-record", args=[done_visit.pk]), _debrief_form(timezone.now(), done_visit)
     )
     assert response.status_code == 400
     assert "already recorded" in response.text

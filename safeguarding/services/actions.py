@@ -20,7 +20,7 @@ from schools.selectors import display_name, roles_at, schools_for, staff_of
 from visits.rules import RuleBroken
 
 from ..models import Action, ActionStatus, Concern, ConcernEvent, ConcernEventKind, ConcernStatus
-from .concerns import may_read_all, may_triage
+from .concerns import concern_triage, may_read_all, may_triage
 
 # A7: beside the owner, these follow actions up and may mark them done.
 FOLLOW_UP_ROLES = frozenset({Role.DSL, Role.DEPUTY_DSL, Role.HEADTEACHER, Role.SLT})
@@ -138,6 +138,20 @@ def action_add_for_concern(*, concern, by, description, owner, due_on, now=None)
     )
     action_tell_owner(action, by=by, now=now)
     return action
+
+
+@transaction.atomic
+def concern_triage_and_action(*, concern, by, triage=None, action=None, now=None):
+    """The DSL's one save on a concern's page (A5, A7): a triage, a new action, or both, all
+    or nothing, so what was typed in one card is never dropped by the other's button.
+    `triage` holds concern_triage's arguments, `action` action_add_for_concern's."""
+    now = now or timezone.now()
+    if not triage and not action:
+        raise RuleBroken("Nothing to save: fill in the triage or an action.")
+    if triage:
+        concern = concern_triage(concern=concern, by=by, now=now, **triage)
+    added = action_add_for_concern(concern=concern, by=by, now=now, **action) if action else None
+    return concern, added
 
 
 def action_tell_owner(action, *, by, now):

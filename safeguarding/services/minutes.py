@@ -555,8 +555,9 @@ def minutes_summaries_viewed(*, minutes_ids, by, now=None):
 
 
 @transaction.atomic
-def debrief_record(*, visit, by, led_as, held_at, agreed, now=None):
-    """A6: the person who led the debrief records that it happened and what was agreed."""
+def debrief_record(*, visit, by, led_as, held_at, agreed, debriefed=None, now=None):
+    """A6: the person who led the debrief records that it happened, who of the visit's staff
+    was debriefed (everyone on the visit when not said) and what was agreed."""
     now = now or timezone.now()
     visit = _locked_visit(visit)
     if Debrief.objects.filter(visit=visit).exists():
@@ -586,6 +587,12 @@ def debrief_record(*, visit, by, led_as, held_at, agreed, now=None):
     agreed = (agreed or "").strip()
     if not agreed:
         raise RuleBroken("Write what was agreed at the debrief (A6).")
+    on_visit = visit.staff_user_ids()
+    debriefed_ids = on_visit if debriefed is None else {person.pk for person in debriefed}
+    if not debriefed_ids:
+        raise RuleBroken("Tick who was debriefed: at least one of the staff on the visit (A6).")
+    if debriefed_ids - on_visit:
+        raise RuleBroken("Only the staff on the visit are debriefed on it (A6).")
     debrief = Debrief.objects.create(
         visit=visit,
         led_by=by,
@@ -595,12 +602,14 @@ def debrief_record(*, visit, by, led_as, held_at, agreed, now=None):
         recorded_by=by,
         recorded_at=now,
     )
+    debrief.debriefed.set(sorted(debriefed_ids))
     _visit_event(
         visit,
         kind=EventKind.DEBRIEF_RECORDED,
         by=by,
         now=now,
-        message=f"With {display_name(by)} ({debrief.get_led_as_display()}).",
+        message=f"With {display_name(by)} ({debrief.get_led_as_display()}); debriefed: "
+        f"{', '.join(sorted(display_name(person) for person in debrief.debriefed.all()))}.",
     )
     visit_close_if_ready(visit=visit, by=by, now=now)
     return debrief

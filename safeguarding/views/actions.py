@@ -1,8 +1,11 @@
 """Actions (A7): my actions, the school's overdue ones, and marking one done. Thin views over
 safeguarding/services/actions.py."""
 
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
@@ -18,6 +21,8 @@ from ..models import Action, ActionStatus
 from ..services import actions as services
 
 MAX_ROWS = 200
+RECENTLY = datetime.timedelta(days=30)
+RECENT_ROWS = 50
 
 
 def minutes_url(visit_id):
@@ -92,8 +97,19 @@ def my_actions(request, *, status=200, forms=None):
             .filter(school__in=follow_up, status=ActionStatus.OPEN, due_on__lt=today)
             .exclude(owner=user)
         ).order_by("due_on", "pk")[:MAX_ROWS]
+    # A7: what came of the actions done lately, by them or given to them; only actions they
+    # may know of (A8).
+    recently_done = _related(
+        services.visible_actions(user).filter(
+            Q(owner=user) | Q(done_by=user),
+            status=ActionStatus.DONE,
+            done_at__gte=timezone.now() - RECENTLY,
+        )
+    ).order_by("-done_at", "-pk")[:RECENT_ROWS]
     context = {
         "mine": action_rows(user, mine, today=today, forms=forms),
+        "recently_done": action_rows(user, recently_done, today=today),
+        "recent_days": RECENTLY.days,
         "follows_up": follows_up,
         "school_overdue": action_rows(user, school_overdue, today=today, forms=forms),
         "today": today,

@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django_ratelimit.core import is_ratelimited
 from django_ratelimit.decorators import ratelimit
 
 from homevisits.cleaning import SENDING, sending_rate
@@ -17,7 +18,7 @@ from .. import services
 from ..access import get_concern_for, visible_concerns
 from ..forms import ActionForm, CloseForm, ConcernForm, TriageForm
 from ..models import ConcernStatus
-from ..services.actions import action_add_for_concern
+from ..services.actions import concern_triage_and_action
 from .actions import action_rows
 
 
@@ -81,25 +82,46 @@ def concern_create(request):
     )
 
 
-def _detail(request, concern, *, status=200, action_form=None, **forms):
+# The DSL's card forms are one HTML form (the action's fields join it by their `form`
+# attribute), so "Record triage" carries a half-typed action and "Add the action" a triage.
+DSL_FORM_ID = "concern-dsl"
+
+
+def _pupil_panel(user, concern, *, reads):
+    """Beside the concern: the pupil's other concerns this reader may read (A8), and for the DSL,
+    deputies and headteacher the pupil's known risks and allocated social worker."""
+    others = (
+        visible_concerns(user)
+        .filter(pupil=concern.pupil)
+        .exclude(pk=concern.pk)
+        .select_related("raised_by")
+        .order_by("-raised_at")[:20]
+    )
+    return {"other_concerns": list(others), "pupil_facts": concern.pupil if reads else None}
+
+
+def _detail(request, concern, *, status=200, action_form=None, triage_form=None, **forms):
     reads = services.may_read_all(request.user, concern.school)
     is_dsl = services.may_triage(request.user, concern.school)
     actions = concern.actions.select_related("pupil", "owner", "done_by").order_by(
         "-status", "due_on", "pk"
     )
+    action_form = action_form or (ActionForm(staff=staff_of(concern.school)) if is_dsl else None)
+    if action_form is not None:
+        for field in action_form.fields.values():
+            field.widget.attrs["form"] = DSL_FORM_ID
     context = {
         "concern": concern,
         "is_dsl": is_dsl,
         # A7: the actions agreed on it, for everyone who may read the concern (A8).
         "actions": action_rows(request.user, actions, today=timezone.localdate()),
-        "action_form": action_form
-        or (ActionForm(staff=staff_of(concern.school)) if is_dsl else None),
+        "action_form": action_form,
+        "dsl_form_id": DSL_FORM_ID,
         # A8: the audit trail is for the DSL, deputies and headteacher.
         "audit": concern.events.select_related("by") if reads else None,
-        "triage_form": TriageForm(
-            initial={"category": concern.category, "referral": concern.referral or "none"}
-        ),
+        "triage_form": triage_form or TriageForm.for_concern(concern),
         "close_form": CloseForm(),
+        **_pupil_panel(request.user, concern, reads=reads),
         **forms,
     }
     return render(request, "safeguarding/concern_detail.html", context, status=status)
@@ -126,18 +148,57 @@ def _act(request, concern, *, form, form_name, act, done):
     return _detail(request, concern, status=400, **{form_name: form})
 
 
+def _sending_limited(request):
+    # The action's owner is texted and emailed: it counts towards the DSL's sending budget.
+    return is_ratelimited(
+        request, group=SENDING, key="user", rate=sending_rate, method="POST", increment=True
+    )
+
+
+def _save_dsl_forms(request, concern, *, pressed):
+    """The triage and the new action, whichever button was pressed: each is saved if it was
+    typed in (or its button pressed), both together or neither; on a refusal both come back
+    with everything typed (A5, A7; issue: an action dropped by "Record triage")."""
+    triage_form = TriageForm.for_concern(concern, request.POST)
+    action_form = ActionForm(request.POST, staff=staff_of(concern.school))
+    with_triage = pressed == "triage" or triage_form.is_filled()
+    with_action = pressed == "action" or action_form.is_filled()
+    forms = {
+        "triage_form": triage_form if with_triage else None,
+        "action_form": action_form if with_action else None,
+    }
+    if with_action and _sending_limited(request):
+        action_form.add_error(None, TOO_MANY)
+        return _detail(request, concern, status=429, **forms)
+    # Both validated, so each shows its own errors at once.
+    used = [form for form in forms.values() if form is not None]
+    valid = [form.is_valid() for form in used]
+    if all(valid):
+        try:
+            concern_triage_and_action(
+                concern=concern,
+                by=request.user,
+                triage=triage_form.cleaned_data if with_triage else None,
+                action=action_form.cleaned_data if with_action else None,
+            )
+        except RuleBroken as error:
+            (action_form if pressed == "action" else triage_form).add_error(None, error)
+        else:
+            done = {
+                (True, False): "Triage recorded.",
+                (False, True): "Action added; its owner is told (A7).",
+                (True, True): "Triage recorded, and the action added; its owner is told (A7).",
+            }[(with_triage, with_action)]
+            messages.success(request, done)
+            return redirect(concern)
+    return _detail(request, concern, status=400, **forms)
+
+
 @login_required
 @require_POST
 def concern_triage(request, pk):
     concern = get_concern_for(request.user, pk)
-    return _act(
-        request,
-        concern,
-        form=TriageForm(request.POST),
-        form_name="triage_form",
-        act=lambda data: services.concern_triage(concern=concern, by=request.user, **data),
-        done="Triage recorded.",
-    )
+    return _save_dsl_forms(request, concern, pressed="triage")
 
 
 @login_required
@@ -158,23 +219,10 @@ def concern_close(request, pk):
 
 @login_required
 @require_POST
-# The action's owner is texted and emailed: it counts towards the DSL's sending budget.
-@ratelimit(group=SENDING, key="user", rate=sending_rate, method="POST", block=False)
 def concern_action_add(request, pk):
-    """A7: the DSL adds an action with an owner and a due date."""
+    """A7: the DSL adds an action with an owner and a due date (and a triage typed with it)."""
     concern = get_concern_for(request.user, pk)
-    form = ActionForm(request.POST, staff=staff_of(concern.school))
-    if request.limited:
-        form.add_error(None, TOO_MANY)
-        return _detail(request, concern, status=429, action_form=form)
-    return _act(
-        request,
-        concern,
-        form=form,
-        form_name="action_form",
-        act=lambda data: action_add_for_concern(concern=concern, by=request.user, **data),
-        done="Action added; its owner is told (A7).",
-    )
+    return _save_dsl_forms(request, concern, pressed="action")
 
 
 urlpatterns = [

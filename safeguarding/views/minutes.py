@@ -43,7 +43,12 @@ def _minutes_of(visit):
 
 
 def _debrief_of(visit):
-    return Debrief.objects.filter(visit=visit).select_related("led_by").first()
+    return (
+        Debrief.objects.filter(visit=visit)
+        .select_related("led_by")
+        .prefetch_related("debriefed")
+        .first()
+    )
 
 
 def _refusal(error):
@@ -393,7 +398,7 @@ def debrief_record(request, pk):
     form = None
     if debrief is None or request.method == "POST":
         initial = DebriefForm.initial_for(user=request.user, visit=visit, now=now)
-        form = DebriefForm(request.POST or None, initial=initial)
+        form = DebriefForm(request.POST or None, initial=initial, visit=visit)
     if request.method == "POST":
         if not may_record:
             raise PermissionDenied(NOT_DEBRIEFER)
