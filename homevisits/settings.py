@@ -425,13 +425,14 @@ OUTBOX_SEND_TIMEOUT = envint("OUTBOX_SEND_TIMEOUT", 5)
 # A message that cannot be sent is retried (1, 2, 4, then every 8 s) for this long, then marked
 # failed; by then the alert has repeated or moved on to other people.
 OUTBOX_GIVE_UP_SECONDS = envint("OUTBOX_GIVE_UP_SECONDS", 3600)
-# Senders per channel with messages due, each a thread of the sender task: a gateway taking
-# 200 ms a request needs 7 at once for 2,000 texts a minute (1,000 visits due in one minute, two
-# office mobiles each); 8 leaves room for retries. Each holds a database connection while it
-# sends. SQLite takes one writer at a time, so one there.
+# Senders per channel with messages due, each a thread of the sender task holding a database
+# connection while it sends. 1,000 visits due in one minute means 2,000 texts a minute; at 200 ms
+# a request plus the claim and the record of each, 8 threads reached the gateway within 12.1 s
+# (p99) and 16 within 4.4 s (bench/escalation_latency.py, 2026-12-02). SQLite takes one writer
+# at a time, so one there.
 OUTBOX_THREADS_PER_CHANNEL = envint(
     "OUTBOX_THREADS_PER_CHANNEL",
-    1 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else 8,
+    1 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else 16,
 )
 # Time limits on every task: a soft limit raises in the task, a hard one replaces the process.
 # The sweep stops itself after two periods and a send after its timeout; these are backstops.
