@@ -79,7 +79,15 @@ def test_a8_roles_at_schools_are_called_that_in_the_admin():
 
 # Screens -----------------------------------------------------------------------------------------
 
-SCREEN_DIRS = ["visits", "escalation", "schools", "notifications"]
+SCREEN_DIRS = [
+    "visits",
+    "escalation",
+    "schools",
+    "notifications",
+    "safeguarding",
+    "account",
+    "audit",
+]
 # A rule ID as the first words of a button, heading, summary, link, label, table header,
 # description term or card header: people read these, so they say what they are in words.
 RULE_ID_ON_A_LABEL = re.compile(
