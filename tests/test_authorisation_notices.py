@@ -150,7 +150,8 @@ def test_p1_menu_count_is_in_every_pages_context(client, visit, head):
     assert response.context["awaiting_decision"] == 1
     # The menu shows it beside "Authorisations", read out as what it is.
     html = response.content.decode()
-    assert 'data-testid="awaiting-decision">1<span class="visually-hidden"> waiting for your' in html
+    badge = 'data-testid="awaiting-decision">1<span class="visually-hidden"> waiting for your'
+    assert badge in html
 
 
 @pytest.mark.parametrize(
