@@ -125,6 +125,8 @@ def test_login_page_renders(client, school):
     assert "Sign in" in page and 'name="login"' in page and 'name="password"' in page
     assert "Heather Avenue Infant School" in page
     assert "Forgotten your password?" in page
+    # One way to reset it, and the field named as people say it.
+    assert page.count("password?") == 1 and "Username or email" in page
 
 
 def test_signing_in_through_the_form_lands_the_office_on_the_live_board(client, office):
