@@ -120,7 +120,17 @@ def make_visit(*, pupil, by, staff, details=None, risk=True, submit=False):
         staff=[(user, user.staff_profile.mobile) for user in staff],
     )
     if risk:
-        answers = RISK_ANSWERS | (risk if isinstance(risk, dict) else {})
+        # The pupil's record wins over an answer (D4, P5, P6): a planner answers yes to what
+        # it says, unless the test asks otherwise.
+        from_record = {
+            "animals": pupil.has_animals,
+            "previous_aggression": pupil.previous_aggression,
+        }
+        answers = (
+            RISK_ANSWERS
+            | {name: True for name, flagged in from_record.items() if flagged}
+            | (risk if isinstance(risk, dict) else {})
+        )
         services.risk_assessment_record(visit=visit, by=by, answers=answers)
     if submit:
         services.visit_submit(visit=visit, by=by)

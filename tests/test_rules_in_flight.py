@@ -83,12 +83,18 @@ def test_p6_pupils_recorded_aggression_needs_two_staff_whatever_the_form_says(
 ):
     pupil.previous_aggression = True
     pupil.save()
+    # A "no" typed against the record is refused as the assessment is recorded (issue 12) ...
+    with pytest.raises(RuleBroken, match=r"\(P5, P6\)"):
+        make_visit(
+            pupil=pupil,
+            by=office,
+            staff=[visitor],
+            details={"visit_type": VisitType.ENTER_HOME},
+            risk={"previous_aggression": False},
+        )
+    # ... and with the record's "yes", one member of staff may not go in.
     visit = make_visit(
-        pupil=pupil,
-        by=office,
-        staff=[visitor],
-        details={"visit_type": VisitType.ENTER_HOME},
-        risk={"previous_aggression": False},
+        pupil=pupil, by=office, staff=[visitor], details={"visit_type": VisitType.ENTER_HOME}
     )
     with pytest.raises(RuleBroken, match=r"\(P6\)"):
         services.visit_submit(visit=visit, by=office)

@@ -402,6 +402,10 @@ def signature_png(data):
         raise RuleBroken(NOT_A_SIGNATURE)
     if len(data) > MAX_SIGNATURE_BYTES:
         raise RuleBroken(NOT_A_SIGNATURE)
+    # A whole PNG ends with its IEND chunk. Pillow alone cannot be trusted to refuse a cut-off
+    # file here: WeasyPrint sets its LOAD_TRUNCATED_IMAGES for the whole process once imported.
+    if not data.endswith(b"IEND\xaeB`\x82"):
+        raise RuleBroken(NOT_A_SIGNATURE)
     try:
         with warnings.catch_warnings():
             # A decompression bomb is an error here, not a warning.
