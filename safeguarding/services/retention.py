@@ -350,8 +350,11 @@ def retention_cycle(school, now):
     period). Safe to run twice: the school's schedule row is locked, and what is removed is
     no longer due."""
     RetentionSchedule.for_school(school)
+    # Only the schedule's row: the school's row stays free for check-ins and the overdue watch.
     schedule = (
-        RetentionSchedule.objects.select_for_update().select_related("school").get(school=school)
+        RetentionSchedule.objects.select_for_update(of=("self",))
+        .select_related("school")
+        .get(school=school)
     )
     plan = retention_plan(school, now)
     result = CycleResult()
