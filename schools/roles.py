@@ -111,24 +111,37 @@ def role_give(*, user, school, role, by, request=None, now=None):
         if role in APPROVAL_ROLES:
             return _role_ask(user=user, school=school, role=role, by=by, request=request, now=now)
         membership = Membership.objects.create(user=user, school=school, role=role)
-        event = record(
-            Action.ROLE_GRANTED,
-            actor=by,
-            school=school,
-            target=membership,
-            detail=f"{role_label(role)} given to {display_name(user)} by {display_name(by)}.",
-            request=request,
-        )
-        _tell(
-            "granted",
-            school=school,
-            user=user,
-            role=role,
+        _granted(
+            membership,
             by=by,
+            how=f"by {display_name(by)}",
+            request=request,
             now=now,
-            audit_event=event,
         )
     return membership
+
+
+def _granted(membership, *, by, how, request, now, about=None):
+    """A role given: on the audit trail, and the school's DSLs and head told (A8)."""
+    user, school, role = membership.user, membership.school, membership.role
+    event = record(
+        Action.ROLE_GRANTED,
+        actor=by,
+        school=school,
+        target=membership,
+        detail=f"{role_label(role)} given to {display_name(user)} {how}.",
+        request=request,
+    )
+    _tell(
+        "granted",
+        school=school,
+        user=user,
+        role=role,
+        by=by,
+        now=now,
+        audit_event=event,
+        about=about,
+    )
 
 
 def _role_ask(*, user, school, role, by, request, now):
@@ -207,24 +220,13 @@ def role_request_approve(*, role_request, by, request=None, now=None):
         role_request.save(update_fields=["outcome", "decided_by", "decided_at"])
         membership, _ = Membership.objects.get_or_create(user=user, school=school, role=role)
         asker = role_request.asked_by
-        event = record(
-            Action.ROLE_GRANTED,
-            actor=by,
-            school=school,
-            target=membership,
-            detail=f"{role_label(role)} given to {display_name(user)}: asked for by "
-            f"{display_name(asker) if asker else 'someone since removed'}, approved by "
-            f"{display_name(by)}.",
-            request=request,
-        )
-        _tell(
-            "granted",
-            school=school,
-            user=user,
-            role=role,
+        _granted(
+            membership,
             by=by,
+            how=f"(asked for by {display_name(asker) if asker else 'someone since removed'}, "
+            f"approved by {display_name(by)})",
+            request=request,
             now=now,
-            audit_event=event,
             about=role_request,
         )
     return role_request
