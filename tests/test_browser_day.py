@@ -56,6 +56,22 @@ def _visit_under_way(*, pupil, office, head, staff, start, end):
     )
 
 
+def _alerted_on_site(*, pupil, office, head, staff):
+    """Staff arrived 90 minutes ago, due back 20 minutes ago: the office's alert is raised."""
+    now = timezone.now()
+    visit = _visit_under_way(
+        pupil=pupil,
+        office=office,
+        head=head,
+        staff=staff,
+        start=now - datetime.timedelta(minutes=90),
+        end=now - datetime.timedelta(minutes=20),
+    )
+    services.visit_arrive(visit=visit, by=staff[0], now=visit.planned_start)
+    sweep(now=timezone.now())
+    return visit
+
+
 def test_staff_check_in_and_call_for_help_on_a_phone(
     browser_page, live_server, pupil, office, head, visitor, partner
 ):
@@ -146,17 +162,7 @@ def test_board_shows_a_visit_going_overdue_without_reloading_and_keeps_it_until_
 def test_office_records_a_cause_for_concern_and_reads_the_police_instructions(
     browser_page, live_server, pupil, office, head, dsl, visitor, partner
 ):
-    now = timezone.now()
-    visit = _visit_under_way(
-        pupil=pupil,
-        office=office,
-        head=head,
-        staff=[visitor, partner],
-        start=now - datetime.timedelta(minutes=90),
-        end=now - datetime.timedelta(minutes=20),
-    )
-    services.visit_arrive(visit=visit, by=visitor, now=visit.planned_start)
-    sweep(now=timezone.now())
+    visit = _alerted_on_site(pupil=pupil, office=office, head=head, staff=[visitor, partner])
     page, base = browser_page, live_server.url
 
     _sign_in(page, base, office)

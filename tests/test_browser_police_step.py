@@ -12,9 +12,8 @@ from django.utils import timezone
 from escalation.models import Escalation, Whereabouts
 from escalation.responses import escalation_raise_police_step, escalation_resolve
 from escalation.services import sweep
-from visits import services
 
-from .test_browser_day import _sign_in, _visit_under_way
+from .test_browser_day import _alerted_on_site, _sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -48,17 +47,7 @@ def _wait_until(page, expression, timeout=15):
 def test_the_police_step_after_step_1_was_answered_is_loud_and_a_resolved_alert_stays_gone(
     browser_page, live_server, pupil, office, head, visitor, partner
 ):
-    now = timezone.now()
-    visit = _visit_under_way(
-        pupil=pupil,
-        office=office,
-        head=head,
-        staff=[visitor, partner],
-        start=now - datetime.timedelta(minutes=90),
-        end=now - datetime.timedelta(minutes=20),
-    )
-    services.visit_arrive(visit=visit, by=visitor, now=visit.planned_start)
-    sweep(now=timezone.now())
+    visit = _alerted_on_site(pupil=pupil, office=office, head=head, staff=[visitor, partner])
     page, base = browser_page, live_server.url
     page.add_init_script(COUNT_TONES)
 
